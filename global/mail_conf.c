@@ -37,7 +37,7 @@
 #define CONF_FILE_MAX (16 * 1024 * 1024)	/* main.cf, master.cf */
 #define CONF_EXPAND_DEPTH 100
 #define CONF_EXPAND_MAX (1024 * 1024)
-#define CONF_EXPAND_STEPS 100000
+#define CONF_EXPAND_STEPS 1000000
 
 static struct mail_conf_setting *conf_set;	/* sorted by name */
 static size_t conf_nset;
@@ -249,7 +249,8 @@ static size_t conf_match(const char *text, size_t len)
 	return 0;
 }
 
-/* Strip one layer of "{ }" around a conditional's text (Postfix 3 form). */
+/* Strip one layer of "{ }" around a conditional's text (Postfix 3 form),
+ * with the whitespace inside and around it; other text stays as it is. */
 static void conf_unbrace(const char **text, size_t *len)
 {
 	const char *t = *text;
@@ -259,10 +260,16 @@ static void conf_unbrace(const char **text, size_t *len)
 		t++, n--;
 	while (n > 0 && readlline_space((unsigned char) t[n - 1]))
 		n--;
-	if (n >= 2 && t[0] == '{' && conf_match(t, n) == n) {
-		*text = t + 1;
-		*len = n - 2;
-	}
+	if (n < 2 || t[0] != '{' || conf_match(t, n) != n)
+		return;
+	t++;
+	n -= 2;
+	while (n > 0 && readlline_space((unsigned char) *t))
+		t++, n--;
+	while (n > 0 && readlline_space((unsigned char) t[n - 1]))
+		n--;
+	*text = t;
+	*len = n;
 }
 
 /* Expand the reference to name (conditional text in cond, if any). */
@@ -680,8 +687,8 @@ static int conf_eval_param(const struct param_info *p, union conf_value *v,
 
 	if (raw == NULL) {
 		val = NULL;
-		err = conf_error("parameter %s: its default refers back to it; set "
-				 "it in main.cf", p->name);
+		err = conf_error("parameter %s: its computed default refers back to "
+				 "it; set %s in main.cf", p->name, p->name);
 	} else if (p->type == PT_RAW) {
 		val = mystrdup(raw);
 	} else {

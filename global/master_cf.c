@@ -206,7 +206,9 @@ static int master_check_service(struct master_parse *mp, const char *service,
 /* Append one argument to the normalised text, braced if it must be. */
 static void master_text_arg(struct strbuf *text, const char *arg)
 {
-	if (*arg == 0 || *arg == '{' || strpbrk(arg, " \t") != NULL)
+	if (*arg == 0)
+		strbuf_puts(text, " { }");
+	else if (*arg == '{' || strpbrk(arg, " \t") != NULL)
 		strbuf_printf(text, " { %s }", arg);
 	else
 		strbuf_printf(text, " %s", arg);
@@ -384,7 +386,8 @@ static int master_parse_ent(struct master_parse *mp, const char *line,
 			/* Keep the value's whitespace (or emptiness) visible. */
 			char *eq = strchr(ov, '=');
 
-			strbuf_printf(text, " -o { %.*s = %s }", (int) (eq - ov), ov, eq + 1);
+			strbuf_printf(text, " -o { %.*s =%s%s }", (int) (eq - ov), ov,
+				      eq[1] ? " " : "", eq + 1);
 		} else {
 			strbuf_printf(text, " -o %s", ov);
 		}
