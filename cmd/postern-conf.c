@@ -92,8 +92,8 @@ static const char *param_value(const char *name, int flags)
 	if (p == NULL)
 		return NULL;
 	if ((raw = mail_conf_default(p)) == NULL)
-		msg_fatal("parameter %s: its default refers back to it; set it in main.cf",
-			  name);
+		msg_fatal("parameter %s: its computed default refers back to it; "
+			  "set %s in main.cf", name, name);
 	return raw;
 }
 

@@ -955,6 +955,10 @@ int mail_conf_parse(const char *config_dir, char **errp)
 	conf_nset = count;
 	myfree(conf_file);
 	conf_file = strbuf_export(path);
+	if (conf_dir == NULL || strcmp(conf_dir, config_dir) != 0) {
+		myfree(conf_dir);
+		conf_dir = mystrdup(config_dir);
+	}
 	conf_forget_derived();
 	conf_warn_unused(config_dir);
 	myfree(text);
@@ -974,6 +978,7 @@ void mail_conf_reset(void)
 {
 	settings_free(&conf_set, &conf_nset);
 	myfree(conf_file);
+	myfree(conf_dir);
 	conf_forget_derived();
 	for (size_t i = 0; i < conf_nwarned; i++)
 		myfree(conf_warned[i]);

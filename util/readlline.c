@@ -105,7 +105,7 @@ int readlline_load_file(const char *path, size_t max, char **textp,
 {
 	struct stat st;
 	char *text;
-	size_t len = 0;
+	size_t len = 0, cap;
 	int fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -122,8 +122,7 @@ int readlline_load_file(const char *path, size_t max, char **textp,
 	}
 	/* The file may grow while we read: the count read, not st_size,
 	 * decides, and it may pass max by one byte to be detected. */
-	size_t cap = (size_t) st.st_size + 1;
-
+	cap = (size_t) st.st_size + 1;
 	text = mymalloc(cap + 1);
 	for (;;) {
 		ssize_t n;

@@ -55,6 +55,7 @@ def test_all_parameters_sorted(confdir):
     # Values are shown raw, as Postfix's postconf does.
     assert "mail_name = $syslog_name mail" in out
     assert "maillog_file =" in out
+    assert f"config_directory = {confdir}" in out
 
 
 def test_n_d_h_x(confdir):
