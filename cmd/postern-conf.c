@@ -41,16 +41,16 @@
 
 /* The lookup table types of dict (ARCHITECTURE.md section 7), sorted. */
 static const char *const table_types[] = {
-	"btree", "cdb", "cidr", "hash", "inline", "lmdb", "pcre", "regexp",
-	"static", "texthash", "unix",
+    "btree", "cdb",    "cidr",	 "hash",     "inline", "lmdb",
+    "pcre",  "regexp", "static", "texthash", "unix",
 };
 
-#define SHOW_DEFAULTS	(1 << 0)	/* -d */
-#define SHOW_NONDEF	(1 << 1)	/* -n */
-#define SHOW_VALUES	(1 << 2)	/* -h */
-#define SHOW_EXPAND	(1 << 3)	/* -x */
+#define SHOW_DEFAULTS (1 << 0) /* -d */
+#define SHOW_NONDEF (1 << 1)   /* -n */
+#define SHOW_VALUES (1 << 2)   /* -h */
+#define SHOW_EXPAND (1 << 3)   /* -x */
 
-static char *temp_path;		/* removed by the fatal-error hook */
+static char *temp_path; /* removed by the fatal-error hook */
 
 static void cleanup_temp(void)
 {
@@ -60,9 +60,10 @@ static void cleanup_temp(void)
 
 static _Noreturn void usage(void)
 {
-	msg_fatal_status(EX_USAGE, "usage: postern-conf [-c config_dir] [-d] [-h] "
-			 "[-n] [-x] [name ...] | -e name=value ... | -X name ... "
-			 "| -M [service[/type] ...] | -m | --man-page template");
+	msg_fatal_status(
+	    EX_USAGE, "usage: postern-conf [-c config_dir] [-d] [-h] "
+		      "[-n] [-x] [name ...] | -e name=value ... | -X name ... "
+		      "| -M [service[/type] ...] | -m | --man-page template");
 }
 
 static void print_param(const char *name, const char *value, int flags)
@@ -87,13 +88,16 @@ static const char *param_value(const char *name, int flags)
 	const struct param_info *p = mail_param_find(name);
 	const char *raw;
 
-	if (!(flags & SHOW_DEFAULTS) && (raw = mail_conf_lookup_raw(name)) != NULL)
+	if (!(flags & SHOW_DEFAULTS) &&
+	    (raw = mail_conf_lookup_raw(name)) != NULL)
 		return raw;
 	if (p == NULL)
 		return NULL;
 	if ((raw = mail_conf_default(p)) == NULL)
-		msg_fatal("parameter %s: its computed default refers back to it; "
-			  "set %s in main.cf", name, name);
+		msg_fatal(
+		    "parameter %s: its computed default refers back to it; "
+		    "set %s in main.cf",
+		    name, name);
 	return raw;
 }
 
@@ -111,19 +115,23 @@ static void show_params(const char *dir, int flags, char **names)
 
 			if (value == NULL)
 				msg_warn("%s: unknown parameter", *names);
-			else if (!(flags & SHOW_NONDEF) || mail_conf_lookup_raw(*names))
+			else if (!(flags & SHOW_NONDEF) ||
+				 mail_conf_lookup_raw(*names))
 				print_param(*names, value, flags);
 		}
 	} else if (flags & SHOW_NONDEF) {
 		size_t count;
-		const struct mail_conf_setting *set = mail_conf_settings(&count);
+		const struct mail_conf_setting *set =
+		    mail_conf_settings(&count);
 
 		for (size_t i = 0; i < count; i++)
 			print_param(set[i].name, set[i].value, flags);
 	} else {
 		for (size_t i = 0; i < mail_param_count; i++)
-			print_param(mail_param_table[i].name,
-				    param_value(mail_param_table[i].name, flags), flags);
+			print_param(
+			    mail_param_table[i].name,
+			    param_value(mail_param_table[i].name, flags),
+			    flags);
 	}
 }
 
@@ -137,11 +145,12 @@ static void show_master(const char *dir, char **selectors)
 
 	if (mail_conf_parse(dir, &err) < 0)
 		msg_fatal("%s", err);
-	if ((limit = mail_conf_eval("default_process_limit")) == NULL
-	    || conf_parse_int(limit, 0, 1000000000, &maxproc) < 0)
-		msg_fatal("bad default_process_limit value: %s", limit ? limit : "");
+	if ((limit = mail_conf_eval("default_process_limit")) == NULL ||
+	    conf_parse_int(limit, 0, 1000000000, &maxproc) < 0)
+		msg_fatal("bad default_process_limit value: %s",
+			  limit ? limit : "");
 	strbuf_printf(path, "%s/master.cf", dir);
-	if (master_cf_read(strbuf_str(path), (int) maxproc, &cf, &err) < 0)
+	if (master_cf_read(strbuf_str(path), (int)maxproc, &cf, &err) < 0)
 		msg_fatal("%s", err);
 	for (size_t i = 0; i < cf.count; i++) {
 		const struct master_ent *ent = cf.ents + i;
@@ -149,12 +158,14 @@ static void show_master(const char *dir, char **selectors)
 
 		for (char **sel = selectors; *sel && !show; sel++) {
 			const char *slash = strrchr(*sel, '/');
-			size_t slen = slash ? (size_t) (slash - *sel) : strlen(*sel);
+			size_t slen =
+			    slash ? (size_t)(slash - *sel) : strlen(*sel);
 
-			show = strlen(ent->service) == slen
-				&& strncmp(ent->service, *sel, slen) == 0
-				&& (slash == NULL
-				    || strcmp(slash + 1, master_type_name(ent->type)) == 0);
+			show = strlen(ent->service) == slen &&
+			       strncmp(ent->service, *sel, slen) == 0 &&
+			       (slash == NULL ||
+				strcmp(slash + 1,
+				       master_type_name(ent->type)) == 0);
 		}
 		if (show)
 			printf("%s\n", ent->text);
@@ -184,22 +195,22 @@ static void show_man_page(const char *template_path)
 
 struct edit {
 	char *name;
-	char *value;		/* NULL: remove (-X) */
+	char *value; /* NULL: remove (-X) */
 	int done;
 };
 
 /* One physical line of main.cf and what happens to it. */
 struct phys {
 	const char *text;
-	size_t len;		/* without the newline */
-	char *replace;		/* new text for this line, or NULL */
+	size_t len;    /* without the newline */
+	char *replace; /* new text for this line, or NULL */
 	int drop;
 };
 
 static int name_char(int ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-		|| (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
 }
 
 /* Check an edit before anything is written: a value main.cf would refuse
@@ -210,29 +221,35 @@ static void check_edit(const struct edit *e)
 	long n;
 	int b;
 
-	if (*e->name == 0 || strspn(e->name, "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-	    != strlen(e->name))
-		msg_fatal_status(EX_USAGE, "bad parameter name: \"%s\"", e->name);
+	if (*e->name == 0 ||
+	    strspn(e->name, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+		strlen(e->name))
+		msg_fatal_status(EX_USAGE, "bad parameter name: \"%s\"",
+				 e->name);
 	if (e->value != NULL && strpbrk(e->value, "\r\n") != NULL)
-		msg_fatal_status(EX_USAGE, "parameter %s: value must not contain a "
-				 "line break", e->name);
+		msg_fatal_status(EX_USAGE,
+				 "parameter %s: value must not contain a "
+				 "line break",
+				 e->name);
 	if (p == NULL) {
 		if (e->value != NULL)
-			msg_warn("%s: %s", e->name, mail_param_is_reserved(e->name)
-				 ? "parameter not supported by postern yet"
-				 : "unknown parameter");
+			msg_warn("%s: %s", e->name,
+				 mail_param_is_reserved(e->name)
+				     ? "parameter not supported by postern yet"
+				     : "unknown parameter");
 		return;
 	}
 	if (e->value != NULL && mail_param_readonly(p))
 		msg_fatal("parameter %s is read-only", e->name);
 	if (e->value == NULL || strchr(e->value, '$') != NULL)
 		return;
-	if (((p->type == PT_INT || p->type == PT_LONG)
-	     && conf_parse_int(e->value, 0, p->type == PT_INT ? INT_MAX : LONG_MAX, &n) < 0)
-	    || (p->type == PT_BOOL && conf_parse_bool(e->value, &b) < 0)
-	    || (p->type == PT_TIME && (conf_parse_time(e->value, 's', &n) < 0
-				       || n > INT_MAX)))
+	if (((p->type == PT_INT || p->type == PT_LONG) &&
+	     conf_parse_int(e->value, 0, p->type == PT_INT ? INT_MAX : LONG_MAX,
+			    &n) < 0) ||
+	    (p->type == PT_BOOL && conf_parse_bool(e->value, &b) < 0) ||
+	    (p->type == PT_TIME &&
+	     (conf_parse_time(e->value, 's', &n) < 0 || n > INT_MAX)))
 		msg_fatal("bad %s value for parameter %s: %s",
 			  mail_param_type_name(p->type), e->name, e->value);
 }
@@ -243,9 +260,9 @@ static char *assigned_name(const char *text, size_t len)
 {
 	size_t n = 0, i;
 
-	while (n < len && name_char((unsigned char) text[n]))
+	while (n < len && name_char((unsigned char)text[n]))
 		n++;
-	for (i = n; i < len && readlline_space((unsigned char) text[i]); i++)
+	for (i = n; i < len && readlline_space((unsigned char)text[i]); i++)
 		;
 	if (n == 0 || i >= len || text[i] != '=')
 		return NULL;
@@ -281,7 +298,7 @@ static void write_atomically(const char *path, const char *data, size_t len)
 			continue;
 		if (n < 0)
 			msg_fatal("write %s: %m", temp_path);
-		done += (size_t) n;
+		done += (size_t)n;
 	}
 	/* The data must be on disk before the name points at it. */
 	if (fsync(fd) < 0 || close(fd) < 0)
@@ -322,42 +339,49 @@ static void edit_main_cf(const char *dir, char **args, int remove)
 		size_t n;
 
 		if (!remove && eq == NULL)
-			msg_fatal_status(EX_USAGE, "-e %s: expected name=value", args[i]);
-		n = remove ? strlen(args[i]) : (size_t) (eq - args[i]);
-		while (n > 0 && readlline_space((unsigned char) args[i][n - 1]))
+			msg_fatal_status(EX_USAGE, "-e %s: expected name=value",
+					 args[i]);
+		n = remove ? strlen(args[i]) : (size_t)(eq - args[i]);
+		while (n > 0 && readlline_space((unsigned char)args[i][n - 1]))
 			n--;
 		edits[i].name = mystrndup(args[i], n);
 		if (!remove) {
 			size_t vlen;
 
-			for (eq++; readlline_space((unsigned char) *eq); eq++)
+			for (eq++; readlline_space((unsigned char)*eq); eq++)
 				;
 			edits[i].value = mystrdup(eq);
 			vlen = strlen(edits[i].value);
-			while (vlen > 0 && readlline_space((unsigned char) edits[i].value[vlen - 1]))
+			while (vlen > 0 &&
+			       readlline_space(
+				   (unsigned char)edits[i].value[vlen - 1]))
 				edits[i].value[--vlen] = 0;
 		}
 		check_edit(edits + i);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(edits[j].name, edits[i].name) == 0)
-				msg_fatal_status(EX_USAGE, "parameter %s is given twice",
+				msg_fatal_status(EX_USAGE,
+						 "parameter %s is given twice",
 						 edits[i].name);
 	}
 
 	strbuf_printf(path, "%s/main.cf", dir);
-	if (readlline_load_file(strbuf_str(path), CONF_FILE_MAX, &text, &len) < 0) {
+	if (readlline_load_file(strbuf_str(path), CONF_FILE_MAX, &text, &len) <
+	    0) {
 		if (errno != ENOENT || remove)
 			msg_fatal("open %s: %m", strbuf_str(path));
 		text = mystrdup("");
 		len = 0;
 	}
 	if (memchr(text, 0, len) != NULL)
-		msg_fatal("%s: NUL byte in file; fix it with an editor", strbuf_str(path));
+		msg_fatal("%s: NUL byte in file; fix it with an editor",
+			  strbuf_str(path));
 	for (pos = 0; pos < len;) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t plen = nl ? (size_t) (nl - (text + pos)) : len - pos;
+		size_t plen = nl ? (size_t)(nl - (text + pos)) : len - pos;
 
-		lines = myreallocarray(lines, mymalloc_add(nlines, 1), sizeof(*lines));
+		lines = myreallocarray(lines, mymalloc_add(nlines, 1),
+				       sizeof(*lines));
 		lines[nlines].text = text + pos;
 		lines[nlines].len = plen;
 		lines[nlines].replace = NULL;
@@ -379,7 +403,7 @@ static void edit_main_cf(const char *dir, char **args, int remove)
 		size_t tl = i < nlines ? lines[i].len : 0, b = 0;
 		int blank, cont;
 
-		while (b < tl && readlline_space((unsigned char) t[b]))
+		while (b < tl && readlline_space((unsigned char)t[b]))
 			b++;
 		blank = b == tl || t[b] == '#';
 		cont = !blank && b > 0;
@@ -393,11 +417,16 @@ static void edit_main_cf(const char *dir, char **args, int remove)
 					for (size_t k = cur_start; k < i; k++) {
 						size_t kb = 0;
 
-						while (kb < lines[k].len
-						       && readlline_space((unsigned char) lines[k].text[kb]))
+						while (
+						    kb < lines[k].len &&
+						    readlline_space(
+							(unsigned char)lines[k]
+							    .text[kb]))
 							kb++;
-						if (k == cur_start || (kb > 0 && kb < lines[k].len
-								       && lines[k].text[kb] != '#'))
+						if (k == cur_start ||
+						    (kb > 0 &&
+						     kb < lines[k].len &&
+						     lines[k].text[kb] != '#'))
 							lines[k].drop = 1;
 					}
 				}
@@ -426,7 +455,9 @@ static void edit_main_cf(const char *dir, char **args, int remove)
 		for (size_t k = start + 1; k < nlines; k++) {
 			size_t kb = 0;
 
-			while (kb < lines[k].len && readlline_space((unsigned char) lines[k].text[kb]))
+			while (
+			    kb < lines[k].len &&
+			    readlline_space((unsigned char)lines[k].text[kb]))
 				kb++;
 			if (kb == lines[k].len || lines[k].text[kb] == '#')
 				continue;
@@ -446,7 +477,8 @@ static void edit_main_cf(const char *dir, char **args, int remove)
 	}
 	for (size_t e = 0; e < nedits && !remove; e++)
 		if (!edits[e].done)
-			strbuf_printf(out, "%s = %s\n", edits[e].name, edits[e].value);
+			strbuf_printf(out, "%s = %s\n", edits[e].name,
+				      edits[e].value);
 	write_atomically(strbuf_str(path), strbuf_str(out), strbuf_len(out));
 
 	for (i = 0; i < nlines; i++)
@@ -512,13 +544,14 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (edit + remove + master + types > 1
-	    || ((flags & SHOW_DEFAULTS) && (flags & SHOW_NONDEF)))
+	if (edit + remove + master + types > 1 ||
+	    ((flags & SHOW_DEFAULTS) && (flags & SHOW_NONDEF)))
 		usage();
 	const char *dir = mail_conf_dir(opt_c);
 
 	if (types) {
-		for (size_t i = 0; i < sizeof(table_types) / sizeof(table_types[0]); i++)
+		for (size_t i = 0;
+		     i < sizeof(table_types) / sizeof(table_types[0]); i++)
 			printf("%s\n", table_types[i]);
 	} else if (master) {
 		show_master(dir, argv + optind);

@@ -34,33 +34,33 @@
 #include "readlline.h"
 #include "strbuf.h"
 
-#define CONF_FILE_MAX (16 * 1024 * 1024)	/* main.cf, master.cf */
+#define CONF_FILE_MAX (16 * 1024 * 1024) /* main.cf, master.cf */
 #define CONF_EXPAND_DEPTH 100
 #define CONF_EXPAND_MAX (1024 * 1024)
 #define CONF_EXPAND_STEPS 1000000
 
-static struct mail_conf_setting *conf_set;	/* sorted by name */
+static struct mail_conf_setting *conf_set; /* sorted by name */
 static size_t conf_nset;
-static char *conf_file;		/* main.cf path, for messages */
-static char *conf_dir;		/* what mail_conf_read was given */
+static char *conf_file; /* main.cf path, for messages */
+static char *conf_dir;	/* what mail_conf_read was given */
 
 /* Strings this module hands out; freed when the configuration changes. */
-static char **conf_owned;	/* var_* strings, one per table row */
-static char **conf_defaults;	/* computed defaults, one per table row */
-static char **conf_evals;	/* mail_conf_eval results, one per table row */
-static char *conf_busy;		/* computed default being worked out */
-static char **conf_warned;	/* undefined names already warned about */
+static char **conf_owned;    /* var_* strings, one per table row */
+static char **conf_defaults; /* computed defaults, one per table row */
+static char **conf_evals;    /* mail_conf_eval results, one per table row */
+static char *conf_busy;	     /* computed default being worked out */
+static char **conf_warned;   /* undefined names already warned about */
 static size_t conf_nwarned;
-static char *conf_hostname;	/* gethostname(), once per process */
+static char *conf_hostname; /* gethostname(), once per process */
 
 struct conf_expand {
-	const char *param;	/* what is being expanded, for messages */
-	int steps;		/* references followed so far */
+	const char *param; /* what is being expanded, for messages */
+	int steps;	   /* references followed so far */
 	char **errp;
 };
 
 static char *conf_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
 static char *conf_error(const char *fmt, ...)
 {
@@ -78,8 +78,8 @@ static char *conf_error(const char *fmt, ...)
 
 static int conf_name_char(int ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-		|| (ch >= '0' && ch <= '9') || ch == '_';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_';
 }
 
 /* A parameter name in main.cf: letters, digits, '_'; '-' and '.' too,
@@ -90,7 +90,8 @@ static int conf_valid_name(const char *name)
 	if (*name == 0)
 		return 0;
 	for (const char *cp = name; *cp; cp++)
-		if (!conf_name_char((unsigned char) *cp) && *cp != '-' && *cp != '.')
+		if (!conf_name_char((unsigned char)*cp) && *cp != '-' &&
+		    *cp != '.')
 			return 0;
 	return 1;
 }
@@ -146,8 +147,8 @@ static size_t settings_pos(const struct mail_conf_setting *list, size_t count,
 }
 
 static void settings_put(struct mail_conf_setting **listp, size_t *countp,
-			 const char *name, const char *value,
-			 const char *file, int line)
+			 const char *name, const char *value, const char *file,
+			 int line)
 {
 	int found;
 	size_t pos = settings_pos(*listp, *countp, name, &found);
@@ -209,7 +210,8 @@ static int conf_expand_text(struct conf_expand *ex, const char *text,
 			    size_t len, int depth, struct strbuf *out);
 
 /* The raw value that $name stands for, or NULL if name is undefined. */
-static const char *conf_raw_value(const char *name, const struct param_info **pp)
+static const char *conf_raw_value(const char *name,
+				  const struct param_info **pp)
 {
 	const struct mail_conf_setting *s = settings_get(name);
 	const struct param_info *p = mail_param_find(name);
@@ -230,8 +232,9 @@ static void conf_warn_undefined(const char *name, const char *context)
 	conf_warned = myreallocarray(conf_warned, mymalloc_add(conf_nwarned, 1),
 				     sizeof(char *));
 	conf_warned[conf_nwarned++] = mystrdup(name);
-	msg_warn("%s%sundefined parameter $%s (in the value of %s) expands to empty",
-		 conf_file ? conf_file : "", conf_file ? ": " : "", name, context);
+	msg_warn(
+	    "%s%sundefined parameter $%s (in the value of %s) expands to empty",
+	    conf_file ? conf_file : "", conf_file ? ": " : "", name, context);
 }
 
 /* Position just past the bracket that closes the one at text[0], or 0. */
@@ -256,17 +259,17 @@ static void conf_unbrace(const char **text, size_t *len)
 	const char *t = *text;
 	size_t n = *len;
 
-	while (n > 0 && readlline_space((unsigned char) *t))
+	while (n > 0 && readlline_space((unsigned char)*t))
 		t++, n--;
-	while (n > 0 && readlline_space((unsigned char) t[n - 1]))
+	while (n > 0 && readlline_space((unsigned char)t[n - 1]))
 		n--;
 	if (n < 2 || t[0] != '{' || conf_match(t, n) != n)
 		return;
 	t++;
 	n -= 2;
-	while (n > 0 && readlline_space((unsigned char) *t))
+	while (n > 0 && readlline_space((unsigned char)*t))
 		t++, n--;
-	while (n > 0 && readlline_space((unsigned char) t[n - 1]))
+	while (n > 0 && readlline_space((unsigned char)t[n - 1]))
 		n--;
 	*text = t;
 	*len = n;
@@ -281,20 +284,25 @@ static int conf_expand_ref(struct conf_expand *ex, const char *name, char op,
 	const char *raw;
 
 	if (++ex->steps > CONF_EXPAND_STEPS) {
-		*ex->errp = conf_error("parameter %s: expansion follows more than %d "
-				       "references", ex->param, CONF_EXPAND_STEPS);
+		*ex->errp =
+		    conf_error("parameter %s: expansion follows more than %d "
+			       "references",
+			       ex->param, CONF_EXPAND_STEPS);
 		return -1;
 	}
 	if (depth >= CONF_EXPAND_DEPTH) {
-		*ex->errp = conf_error("parameter %s: expansion nests more than %d "
-				       "levels deep at $%s (a loop?)", ex->param,
-				       CONF_EXPAND_DEPTH, name);
+		*ex->errp =
+		    conf_error("parameter %s: expansion nests more than %d "
+			       "levels deep at $%s (a loop?)",
+			       ex->param, CONF_EXPAND_DEPTH, name);
 		return -1;
 	}
 	raw = conf_raw_value(name, &p);
 	if (raw == NULL && p != NULL) {
-		*ex->errp = conf_error("parameter %s: the default of %s refers back "
-				       "to it; set %s in main.cf", ex->param, name, name);
+		*ex->errp =
+		    conf_error("parameter %s: the default of %s refers back "
+			       "to it; set %s in main.cf",
+			       ex->param, name, name);
 		return -1;
 	}
 	if (op == '?' || op == ':') {
@@ -321,8 +329,10 @@ static int conf_expand_ref(struct conf_expand *ex, const char *name, char op,
 	return conf_expand_text(ex, raw, strlen(raw), depth + 1, out);
 
 too_long:
-	*ex->errp = conf_error("parameter %s: value is longer than %d bytes after "
-			       "expansion", ex->param, CONF_EXPAND_MAX);
+	*ex->errp =
+	    conf_error("parameter %s: value is longer than %d bytes after "
+		       "expansion",
+		       ex->param, CONF_EXPAND_MAX);
 	return -1;
 }
 
@@ -337,21 +347,26 @@ static int conf_expand_braced(struct conf_expand *ex, const char *body,
 	size_t l1, l2 = 0;
 	char op;
 
-	while (n < len && conf_name_char((unsigned char) body[n]))
+	while (n < len && conf_name_char((unsigned char)body[n]))
 		n++;
 	if (n == 0 || n >= sizeof(name)) {
-		*ex->errp = conf_error("parameter %s: bad parameter name in "
-				       "\"${%.*s}\"", ex->param, (int) (len > 40 ? 40 : len), body);
+		*ex->errp =
+		    conf_error("parameter %s: bad parameter name in "
+			       "\"${%.*s}\"",
+			       ex->param, (int)(len > 40 ? 40 : len), body);
 		return -1;
 	}
 	memcpy(name, body, n);
 	name[n] = 0;
 	if (n == len)
-		return conf_expand_ref(ex, name, 0, NULL, 0, NULL, 0, depth, out);
+		return conf_expand_ref(ex, name, 0, NULL, 0, NULL, 0, depth,
+				       out);
 	op = body[n];
 	if (op != '?' && op != ':') {
-		*ex->errp = conf_error("parameter %s: expected '}', '?' or ':' after "
-				       "\"${%s\"", ex->param, name);
+		*ex->errp =
+		    conf_error("parameter %s: expected '}', '?' or ':' after "
+			       "\"${%s\"",
+			       ex->param, name);
 		return -1;
 	}
 	t1 = body + n + 1;
@@ -360,12 +375,13 @@ static int conf_expand_braced(struct conf_expand *ex, const char *body,
 		/* "{text1}:{text2}": split at the ':' after the first group. */
 		size_t i = 0, end;
 
-		while (i < l1 && readlline_space((unsigned char) t1[i]))
+		while (i < l1 && readlline_space((unsigned char)t1[i]))
 			i++;
-		if (i < l1 && t1[i] == '{' && (end = conf_match(t1 + i, l1 - i)) != 0) {
+		if (i < l1 && t1[i] == '{' &&
+		    (end = conf_match(t1 + i, l1 - i)) != 0) {
 			size_t j = i + end;
 
-			while (j < l1 && readlline_space((unsigned char) t1[j]))
+			while (j < l1 && readlline_space((unsigned char)t1[j]))
 				j++;
 			if (j < l1 && t1[j] == ':') {
 				t2 = t1 + j + 1;
@@ -388,14 +404,14 @@ static int conf_expand_text(struct conf_expand *ex, const char *text,
 		/* UNSAFE: i < len bounds every text[i]; lengths handed down
 		 * come from conf_match, which stays inside [i, len). */
 		const char *dollar = memchr(text + i, '$', len - i);
-		size_t plain = dollar ? (size_t) (dollar - (text + i)) : len - i;
+		size_t plain = dollar ? (size_t)(dollar - (text + i)) : len - i;
 
 		if (strbuf_append(out, text + i, plain) < 0)
 			goto too_long;
 		i += plain;
 		if (i >= len)
 			break;
-		i++;			/* the '$' */
+		i++; /* the '$' */
 		if (i < len && text[i] == '$') {
 			if (strbuf_putc(out, '$') < 0)
 				goto too_long;
@@ -404,31 +420,37 @@ static int conf_expand_text(struct conf_expand *ex, const char *text,
 			size_t end = conf_match(text + i, len - i);
 
 			if (end == 0) {
-				*ex->errp = conf_error("parameter %s: missing '%c' in "
-						       "\"$%.*s\"", ex->param,
-						       text[i] == '{' ? '}' : ')',
-						       (int) (len - i > 40 ? 40 : len - i),
-						       text + i);
+				*ex->errp = conf_error(
+				    "parameter %s: missing '%c' in "
+				    "\"$%.*s\"",
+				    ex->param, text[i] == '{' ? '}' : ')',
+				    (int)(len - i > 40 ? 40 : len - i),
+				    text + i);
 				return -1;
 			}
-			if (conf_expand_braced(ex, text + i + 1, end - 2, depth, out) < 0)
+			if (conf_expand_braced(ex, text + i + 1, end - 2, depth,
+					       out) < 0)
 				return -1;
 			i += end;
-		} else if (i < len && conf_name_char((unsigned char) text[i])) {
+		} else if (i < len && conf_name_char((unsigned char)text[i])) {
 			char name[256];
 			size_t n = 0;
 
-			while (i + n < len && conf_name_char((unsigned char) text[i + n]))
+			while (i + n < len &&
+			       conf_name_char((unsigned char)text[i + n]))
 				n++;
 			if (n >= sizeof(name)) {
-				*ex->errp = conf_error("parameter %s: parameter name "
-						       "after $ is too long", ex->param);
+				*ex->errp =
+				    conf_error("parameter %s: parameter name "
+					       "after $ is too long",
+					       ex->param);
 				return -1;
 			}
 			memcpy(name, text + i, n);
 			name[n] = 0;
 			i += n;
-			if (conf_expand_ref(ex, name, 0, NULL, 0, NULL, 0, depth, out) < 0)
+			if (conf_expand_ref(ex, name, 0, NULL, 0, NULL, 0,
+					    depth, out) < 0)
 				return -1;
 		} else if (strbuf_putc(out, '$') < 0) {
 			/* A '$' before anything else is itself. */
@@ -438,8 +460,10 @@ static int conf_expand_text(struct conf_expand *ex, const char *text,
 	return 0;
 
 too_long:
-	*ex->errp = conf_error("parameter %s: value is longer than %d bytes after "
-			       "expansion", ex->param, CONF_EXPAND_MAX);
+	*ex->errp =
+	    conf_error("parameter %s: value is longer than %d bytes after "
+		       "expansion",
+		       ex->param, CONF_EXPAND_MAX);
 	return -1;
 }
 
@@ -477,7 +501,7 @@ static const char *conf_gethostname(void)
 
 const char *mail_conf_default(const struct param_info *param)
 {
-	size_t idx = (size_t) (param - mail_param_table);
+	size_t idx = (size_t)(param - mail_param_table);
 	struct strbuf *sb;
 	char *err = NULL;
 
@@ -501,8 +525,9 @@ const char *mail_conf_default(const struct param_info *param)
 		/* Like Postfix: a bare host name gets the local domain. */
 		strbuf_puts(sb, host);
 		if (strchr(host, '.') == NULL)
-			strbuf_puts(sb, mail_conf_lookup_raw("mydomain") ?
-				    ".$mydomain" : ".localdomain");
+			strbuf_puts(sb, mail_conf_lookup_raw("mydomain")
+					    ? ".$mydomain"
+					    : ".localdomain");
 	} else if (strcmp(param->name, "mydomain") == 0) {
 		char *host = conf_expand_param("mydomain", "$myhostname", &err);
 		const char *dot = host ? strchr(host, '.') : NULL;
@@ -522,7 +547,8 @@ const char *mail_conf_default(const struct param_info *param)
 			return NULL;
 		}
 	} else {
-		msg_panic("mail_conf_default: no rule to compute %s", param->name);
+		msg_panic("mail_conf_default: no rule to compute %s",
+			  param->name);
 	}
 	conf_busy[idx] = 0;
 	conf_defaults[idx] = strbuf_export(sb);
@@ -557,9 +583,9 @@ static int conf_parse_number(const char *value, long *out, const char **endp)
 	if (*cp < '0' || *cp > '9')
 		return -1;
 	for (; *cp >= '0' && *cp <= '9'; cp++) {
-		if (__builtin_mul_overflow(result, 10, &result)
-		    || (neg ? __builtin_sub_overflow(result, *cp - '0', &result)
-			: __builtin_add_overflow(result, *cp - '0', &result)))
+		if (__builtin_mul_overflow(result, 10, &result) ||
+		    (neg ? __builtin_sub_overflow(result, *cp - '0', &result)
+			 : __builtin_add_overflow(result, *cp - '0', &result)))
 			return -1;
 	}
 	*out = result;
@@ -572,7 +598,8 @@ int conf_parse_int(const char *value, long min, long max, long *out)
 	const char *end;
 	long n;
 
-	if (conf_parse_number(value, &n, &end) < 0 || *end != 0 || n < min || n > max)
+	if (conf_parse_number(value, &n, &end) < 0 || *end != 0 || n < min ||
+	    n > max)
 		return -1;
 	*out = n;
 	return 0;
@@ -626,7 +653,8 @@ char **conf_list_split(const char *value)
 		const char *start;
 		int level = 0;
 
-		while (*cp && (readlline_space((unsigned char) *cp) || *cp == ','))
+		while (*cp &&
+		       (readlline_space((unsigned char)*cp) || *cp == ','))
 			cp++;
 		if (*cp == 0)
 			break;
@@ -636,11 +664,14 @@ char **conf_list_split(const char *value)
 				level++;
 			else if (*cp == '}' && level > 0)
 				level--;
-			else if (level == 0 && (readlline_space((unsigned char) *cp) || *cp == ','))
+			else if (level == 0 &&
+				 (readlline_space((unsigned char)*cp) ||
+				  *cp == ','))
 				break;
 		}
-		list = myreallocarray(list, mymalloc_add(count, 2), sizeof(char *));
-		list[count++] = mystrndup(start, (size_t) (cp - start));
+		list = myreallocarray(list, mymalloc_add(count, 2),
+				      sizeof(char *));
+		list[count++] = mystrndup(start, (size_t)(cp - start));
 	}
 	list = myreallocarray(list, mymalloc_add(count, 1), sizeof(char *));
 	list[count] = NULL;
@@ -687,8 +718,10 @@ static int conf_eval_param(const struct param_info *p, union conf_value *v,
 
 	if (raw == NULL) {
 		val = NULL;
-		err = conf_error("parameter %s: its computed default refers back to "
-				 "it; set %s in main.cf", p->name, p->name);
+		err = conf_error(
+		    "parameter %s: its computed default refers back to "
+		    "it; set %s in main.cf",
+		    p->name, p->name);
 	} else if (p->type == PT_RAW) {
 		val = mystrdup(raw);
 	} else {
@@ -737,12 +770,13 @@ static int conf_eval_param(const struct param_info *p, union conf_value *v,
 bad:
 	why = strbuf_new(STRBUF_NO_MAX);
 	conf_where(why, s);
-	strbuf_printf(why, "bad %s value for parameter %s: %s", what, p->name, val);
+	strbuf_printf(why, "bad %s value for parameter %s: %s", what, p->name,
+		      val);
 	/* A number that parses but is out of range: say the range. */
 	if (p->type == PT_TIME && conf_parse_time(val, 's', &n) == 0)
 		strbuf_printf(why, " (at most %ld seconds)", hi);
-	else if ((p->type == PT_INT || p->type == PT_LONG)
-		 && conf_parse_int(val, LONG_MIN, LONG_MAX, &n) == 0)
+	else if ((p->type == PT_INT || p->type == PT_LONG) &&
+		 conf_parse_int(val, LONG_MIN, LONG_MAX, &n) == 0)
 		strbuf_printf(why, " (must be between %ld and %ld)", lo, hi);
 	*errp = strbuf_export(why);
 	strbuf_free(&why);
@@ -760,8 +794,8 @@ static int conf_apply(char **errp)
 	for (i = 0; i < mail_param_count; i++) {
 		if (conf_eval_param(mail_param_table + i, vals + i, errp) < 0) {
 			while (i-- > 0) {
-				if (mail_param_table[i].type == PT_STR
-				    || mail_param_table[i].type == PT_RAW)
+				if (mail_param_table[i].type == PT_STR ||
+				    mail_param_table[i].type == PT_RAW)
 					myfree(vals[i].str);
 			}
 			myfree(vals);
@@ -776,15 +810,15 @@ static int conf_apply(char **errp)
 		case PT_RAW:
 			myfree(conf_owned[i]);
 			conf_owned[i] = vals[i].str;
-			*(char **) p->var = vals[i].str;
+			*(char **)p->var = vals[i].str;
 			break;
 		case PT_LONG:
-			*(long *) p->var = vals[i].num;
+			*(long *)p->var = vals[i].num;
 			break;
 		case PT_INT:
 		case PT_BOOL:
 		case PT_TIME:
-			*(int *) p->var = (int) vals[i].num;
+			*(int *)p->var = (int)vals[i].num;
 			break;
 		}
 	}
@@ -810,7 +844,7 @@ static void conf_collect_refs(const char *text, struct mail_conf_setting **refs,
 		if (*cp == '{' || *cp == '(')
 			cp++;
 		name = cp;
-		while (conf_name_char((unsigned char) name[n]))
+		while (conf_name_char((unsigned char)name[n]))
 			n++;
 		if (n > 0 && n < 256) {
 			char buf[256];
@@ -825,8 +859,10 @@ static void conf_collect_refs(const char *text, struct mail_conf_setting **refs,
 
 static int conf_line_cmp(const void *a, const void *b)
 {
-	const struct mail_conf_setting *sa = *(const struct mail_conf_setting *const *) a;
-	const struct mail_conf_setting *sb = *(const struct mail_conf_setting *const *) b;
+	const struct mail_conf_setting *sa =
+	    *(const struct mail_conf_setting *const *)a;
+	const struct mail_conf_setting *sb =
+	    *(const struct mail_conf_setting *const *)b;
 
 	return (sa->line > sb->line) - (sa->line < sb->line);
 }
@@ -847,13 +883,15 @@ static void conf_warn_unused(const char *dir)
 	for (size_t i = 0; i < conf_nset; i++)
 		conf_collect_refs(conf_set[i].value, &refs, &nrefs);
 	strbuf_printf(path, "%s/master.cf", dir);
-	if (readlline_load_file(strbuf_str(path), CONF_FILE_MAX, &text, &len) == 0) {
+	if (readlline_load_file(strbuf_str(path), CONF_FILE_MAX, &text, &len) ==
+	    0) {
 		conf_collect_refs(text, &refs, &nrefs);
 		myfree(text);
 	}
 	strbuf_free(&path);
 	/* In file order, as the admin reads the file. */
-	const struct mail_conf_setting **order = mycalloc(conf_nset + 1, sizeof(*order));
+	const struct mail_conf_setting **order =
+	    mycalloc(conf_nset + 1, sizeof(*order));
 
 	for (size_t i = 0; i < conf_nset; i++)
 		order[i] = conf_set + i;
@@ -864,8 +902,10 @@ static void conf_warn_unused(const char *dir)
 		if (mail_param_find(s->name) != NULL)
 			continue;
 		if (mail_param_is_reserved(s->name))
-			msg_warn("%s, line %d: parameter %s is not supported by "
-				 "postern yet; ignored", s->file, s->line, s->name);
+			msg_warn(
+			    "%s, line %d: parameter %s is not supported by "
+			    "postern yet; ignored",
+			    s->file, s->line, s->name);
 		else if (settings_pos(refs, nrefs, s->name, &found), !found)
 			msg_warn("%s, line %d: unknown parameter %s; ignored",
 				 s->file, s->line, s->name);
@@ -886,8 +926,10 @@ static int conf_ignored(const char *name, const char *value, const char *dir,
 	}
 	if (p != NULL && strcmp(name, "config_directory") == 0) {
 		if (dir == NULL || strcmp(value, dir) != 0)
-			msg_warn("%s: parameter config_directory is chosen with -c or "
-				 "MAIL_CONFIG, not in main.cf; ignored", where);
+			msg_warn("%s: parameter config_directory is chosen "
+				 "with -c or "
+				 "MAIL_CONFIG, not in main.cf; ignored",
+				 where);
 		return 1;
 	}
 	return 0;
@@ -905,44 +947,51 @@ int mail_conf_parse(const char *config_dir, char **errp)
 	int first, rc;
 
 	strbuf_printf(path, "%s/main.cf", config_dir);
-	if (readlline_load_file(strbuf_str(path), CONF_FILE_MAX, &text, &len) < 0) {
+	if (readlline_load_file(strbuf_str(path), CONF_FILE_MAX, &text, &len) <
+	    0) {
 		if (errno != ENOENT) {
 			*errp = conf_error("open %s: %s", strbuf_str(path),
-					   errno == EFBIG ? "file is larger than 16 MiB"
-					   : strerror(errno));
+					   errno == EFBIG
+					       ? "file is larger than 16 MiB"
+					       : strerror(errno));
 			goto fail;
 		}
 		text = mystrdup("");
 	}
 	readlline_init(&rl, text, len);
 	while ((rc = readlline_next(&rl, line, &first, &err)) > 0) {
-		char *lp = line->data, *eq = strchr(lp, '='), *name, *value, *end;
+		char *lp = line->data, *eq = strchr(lp, '='), *name, *value,
+		     *end;
 
 		if (eq == NULL) {
-			*errp = conf_error("%s, line %d: missing '=' after parameter "
-					   "name: \"%.40s%s\"", strbuf_str(path), first,
-					   lp, strlen(lp) > 40 ? "..." : "");
+			*errp = conf_error(
+			    "%s, line %d: missing '=' after parameter "
+			    "name: \"%.40s%s\"",
+			    strbuf_str(path), first, lp,
+			    strlen(lp) > 40 ? "..." : "");
 			goto fail;
 		}
 		/* UNSAFE: eq points into lp; both trims stop at a bound. */
 		*eq = 0;
 		name = lp;
 		end = eq;
-		while (end > name && readlline_space((unsigned char) end[-1]))
+		while (end > name && readlline_space((unsigned char)end[-1]))
 			*--end = 0;
 		value = eq + 1;
-		while (readlline_space((unsigned char) *value))
+		while (readlline_space((unsigned char)*value))
 			value++;
 		if (!conf_valid_name(name)) {
-			*errp = conf_error("%s, line %d: bad parameter name: \"%.40s\"",
-					   strbuf_str(path), first, name);
+			*errp = conf_error(
+			    "%s, line %d: bad parameter name: \"%.40s\"",
+			    strbuf_str(path), first, name);
 			goto fail;
 		}
 		struct strbuf *where = strbuf_new(STRBUF_NO_MAX);
 
 		strbuf_printf(where, "%s, line %d", strbuf_str(path), first);
 		if (!conf_ignored(name, value, config_dir, strbuf_str(where)))
-			settings_put(&list, &count, name, value, strbuf_str(path), first);
+			settings_put(&list, &count, name, value,
+				     strbuf_str(path), first);
 		strbuf_free(&where);
 	}
 	if (rc < 0) {
@@ -1035,31 +1084,35 @@ int mail_conf_set(const char *assignment, char **errp)
 	size_t n;
 
 	if (eq == NULL) {
-		*errp = conf_error("bad parameter override \"%s\": expected name=value",
-				   assignment);
+		*errp = conf_error(
+		    "bad parameter override \"%s\": expected name=value",
+		    assignment);
 		return -1;
 	}
-	n = (size_t) (eq - assignment);
-	while (n > 0 && readlline_space((unsigned char) assignment[n - 1]))
+	n = (size_t)(eq - assignment);
+	while (n > 0 && readlline_space((unsigned char)assignment[n - 1]))
 		n--;
 	name = mystrndup(assignment, n);
-	for (eq++; readlline_space((unsigned char) *eq); eq++)
+	for (eq++; readlline_space((unsigned char)*eq); eq++)
 		;
 	value = mystrdup(eq);
 	n = strlen(value);
-	while (n > 0 && readlline_space((unsigned char) value[n - 1]))
+	while (n > 0 && readlline_space((unsigned char)value[n - 1]))
 		value[--n] = 0;
 	if (!conf_valid_name(name)) {
-		*errp = conf_error("bad parameter name in override \"%s\"", assignment);
+		*errp = conf_error("bad parameter name in override \"%s\"",
+				   assignment);
 		rc = -1;
 		goto done;
 	}
 	if (conf_ignored(name, value, conf_dir, "override"))
 		goto done;
 	if (mail_param_find(name) == NULL)
-		msg_warn("override %s=%s: %s parameter %s; ignored", name, value,
+		msg_warn("override %s=%s: %s parameter %s; ignored", name,
+			 value,
 			 mail_param_is_reserved(name) ? "not yet supported"
-			 : "unknown", name);
+						      : "unknown",
+			 name);
 	if ((had = (s = settings_get(name)) != NULL) != 0) {
 		old_value = mystrdup(s->value);
 		old_file = s->file ? mystrdup(s->file) : NULL;
@@ -1071,7 +1124,8 @@ int mail_conf_set(const char *assignment, char **errp)
 		size_t pos = settings_pos(conf_set, conf_nset, name, &found);
 
 		if (had) {
-			settings_put(&conf_set, &conf_nset, name, old_value, old_file, old_line);
+			settings_put(&conf_set, &conf_nset, name, old_value,
+				     old_file, old_line);
 		} else {
 			myfree(conf_set[pos].name);
 			myfree(conf_set[pos].value);
@@ -1121,13 +1175,15 @@ const char *mail_conf_eval(const char *name)
 	}
 	if (conf_evals == NULL)
 		conf_forget_derived();
-	idx = (size_t) (p - mail_param_table);
+	idx = (size_t)(p - mail_param_table);
 	if (conf_evals[idx] != NULL)
 		return conf_evals[idx];
 	if (s == NULL && mail_conf_default(p) == NULL)
 		return NULL;
-	val = p->type == PT_RAW ? mystrdup(s ? s->value : mail_conf_default(p))
-		: conf_expand_param(name, s ? s->value : mail_conf_default(p), &err);
+	val = p->type == PT_RAW
+		  ? mystrdup(s ? s->value : mail_conf_default(p))
+		  : conf_expand_param(name, s ? s->value : mail_conf_default(p),
+				      &err);
 	if (val == NULL) {
 		msg_warn("%s", err);
 		myfree(err);

@@ -17,9 +17,9 @@
 #include "mymalloc.h"
 #include "strbuf.h"
 
-#define PARAM_STR(n, d, doc)  char *var_##n;
-#define PARAM_RAW(n, d, doc)  char *var_##n;
-#define PARAM_INT(n, d, doc)  int var_##n;
+#define PARAM_STR(n, d, doc) char *var_##n;
+#define PARAM_RAW(n, d, doc) char *var_##n;
+#define PARAM_INT(n, d, doc) int var_##n;
 #define PARAM_LONG(n, d, doc) long var_##n;
 #define PARAM_BOOL(n, d, doc) int var_##n;
 #define PARAM_TIME(n, d, doc) int var_##n;
@@ -32,9 +32,9 @@
 #undef PARAM_TIME
 
 #define PARAM_ROW(n, t, d, doc) {#n, t, d, doc, &var_##n},
-#define PARAM_STR(n, d, doc)  PARAM_ROW(n, PT_STR, d, doc)
-#define PARAM_RAW(n, d, doc)  PARAM_ROW(n, PT_RAW, d, doc)
-#define PARAM_INT(n, d, doc)  PARAM_ROW(n, PT_INT, d, doc)
+#define PARAM_STR(n, d, doc) PARAM_ROW(n, PT_STR, d, doc)
+#define PARAM_RAW(n, d, doc) PARAM_ROW(n, PT_RAW, d, doc)
+#define PARAM_INT(n, d, doc) PARAM_ROW(n, PT_INT, d, doc)
 #define PARAM_LONG(n, d, doc) PARAM_ROW(n, PT_LONG, d, doc)
 #define PARAM_BOOL(n, d, doc) PARAM_ROW(n, PT_BOOL, d, doc)
 #define PARAM_TIME(n, d, doc) PARAM_ROW(n, PT_TIME, d, doc)
@@ -49,7 +49,8 @@ const struct param_info mail_param_table[] = {
 #undef PARAM_TIME
 #undef PARAM_ROW
 
-const size_t mail_param_count = sizeof(mail_param_table) / sizeof(mail_param_table[0]);
+const size_t mail_param_count =
+    sizeof(mail_param_table) / sizeof(mail_param_table[0]);
 
 /*
  * Postfix parameters that postern means to support (REFERENCE.md section
@@ -62,208 +63,209 @@ const size_t mail_param_count = sizeof(mail_param_table) / sizeof(mail_param_tab
  * Sorted (strcmp order), no duplicates, none in the table: a test checks.
  */
 const char *const mail_param_reserved[] = {
-	"alias_database",
-	"alias_maps",
-	"allow_mail_to_commands",
-	"allow_mail_to_files",
-	"always_add_missing_headers",
-	"anvil_rate_time_unit",
-	"append_dot_mydomain",
-	"biff",
-	"body_checks",
-	"bounce_queue_lifetime",
-	"canonical_maps",
-	"cleanup_replace_stray_cr_lf",
-	"command_directory",
-	"content_filter",
-	"daemon_timeout",
-	"data_directory",
-	"default_cache_db_type",
-	"default_delivery_slot_cost",
-	"default_delivery_slot_discount",
-	"default_delivery_slot_loan",
-	"default_destination_concurrency_failed_cohort_limit",
-	"default_destination_concurrency_limit",
-	"default_destination_rate_delay",
-	"default_destination_recipient_limit",
-	"default_minimum_delivery_slots",
-	"default_transport",
-	"defer_transports",
-	"delay_warning_time",
-	"disable_vrfy_command",
-	"duplicate_filter_limit",
-	"enable_long_queue_ids",
-	"hash_queue_depth",
-	"hash_queue_names",
-	"header_checks",
-	"header_size_limit",
-	"home_mailbox",
-	"hopcount_limit",
-	"html_directory",
-	"in_flow_delay",
-	"inet_interfaces",
-	"initial_destination_concurrency",
-	"ipc_timeout",
-	"line_length_limit",
-	"local_destination_concurrency_limit",
-	"local_header_rewrite_clients",
-	"local_recipient_maps",
-	"local_transport",
-	"mail_spool_directory",
-	"mailbox_command",
-	"mailbox_size_limit",
-	"mailbox_transport",
-	"mailq_path",
-	"manpage_directory",
-	"masquerade_domains",
-	"maximal_backoff_time",
-	"maximal_queue_lifetime",
-	"message_size_limit",
-	"meta_directory",
-	"milter_command_timeout",
-	"milter_connect_macros",
-	"milter_connect_timeout",
-	"milter_content_timeout",
-	"milter_data_macros",
-	"milter_default_action",
-	"milter_end_of_data_macros",
-	"milter_end_of_header_macros",
-	"milter_header_checks",
-	"milter_helo_macros",
-	"milter_macro_daemon_name",
-	"milter_macro_defaults",
-	"milter_macro_v",
-	"milter_mail_macros",
-	"milter_protocol",
-	"milter_rcpt_macros",
-	"milter_unknown_command_macros",
-	"mime_header_checks",
-	"minimal_backoff_time",
-	"multi_instance_name",
-	"mydestination",
-	"mynetworks",
-	"mynetworks_style",
-	"myorigin",
-	"nested_header_checks",
-	"newaliases_path",
-	"non_smtpd_milters",
-	"notify_classes",
-	"proxy_interfaces",
-	"qmgr_message_active_limit",
-	"qmgr_message_recipient_limit",
-	"queue_minfree",
-	"queue_run_delay",
-	"readme_directory",
-	"receive_override_options",
-	"recipient_canonical_maps",
-	"recipient_delimiter",
-	"relay_domains",
-	"relay_transport",
-	"relayhost",
-	"relocated_maps",
-	"sample_directory",
-	"sender_canonical_maps",
-	"sender_dependent_relayhost_maps",
-	"sendmail_path",
-	"shlib_directory",
-	"smtp_bind_address",
-	"smtp_bind_address6",
-	"smtp_connect_timeout",
-	"smtp_data_done_timeout",
-	"smtp_dns_support_level",
-	"smtp_helo_name",
-	"smtp_helo_timeout",
-	"smtp_host_lookup",
-	"smtp_sasl_auth_enable",
-	"smtp_sasl_password_maps",
-	"smtp_sasl_security_options",
-	"smtp_tls_CAfile",
-	"smtp_tls_CApath",
-	"smtp_tls_connection_reuse",
-	"smtp_tls_loglevel",
-	"smtp_tls_mandatory_protocols",
-	"smtp_tls_note_starttls_offer",
-	"smtp_tls_policy_maps",
-	"smtp_tls_protocols",
-	"smtp_tls_security_level",
-	"smtp_tls_session_cache_database",
-	"smtpd_banner",
-	"smtpd_client_connection_count_limit",
-	"smtpd_client_connection_rate_limit",
-	"smtpd_client_message_rate_limit",
-	"smtpd_client_restrictions",
-	"smtpd_data_restrictions",
-	"smtpd_delay_reject",
-	"smtpd_discard_ehlo_keywords",
-	"smtpd_end_of_data_restrictions",
-	"smtpd_error_sleep_time",
-	"smtpd_etrn_restrictions",
-	"smtpd_forbid_bare_newline",
-	"smtpd_forbid_bare_newline_exclusions",
-	"smtpd_forbid_bare_newline_reject_code",
-	"smtpd_forbid_unauth_pipelining",
-	"smtpd_hard_error_limit",
-	"smtpd_helo_required",
-	"smtpd_helo_restrictions",
-	"smtpd_milter_maps",
-	"smtpd_milters",
-	"smtpd_peername_lookup",
-	"smtpd_policy_service_timeout",
-	"smtpd_proxy_filter",
-	"smtpd_recipient_limit",
-	"smtpd_recipient_restrictions",
-	"smtpd_reject_unlisted_recipient",
-	"smtpd_reject_unlisted_sender",
-	"smtpd_relay_restrictions",
-	"smtpd_sasl_auth_enable",
-	"smtpd_sasl_authenticated_header",
-	"smtpd_sasl_local_domain",
-	"smtpd_sasl_path",
-	"smtpd_sasl_security_options",
-	"smtpd_sasl_tls_security_options",
-	"smtpd_sasl_type",
-	"smtpd_sender_login_maps",
-	"smtpd_sender_restrictions",
-	"smtpd_soft_error_limit",
-	"smtpd_timeout",
-	"smtpd_tls_auth_only",
-	"smtpd_tls_cert_file",
-	"smtpd_tls_chain_files",
-	"smtpd_tls_ciphers",
-	"smtpd_tls_key_file",
-	"smtpd_tls_loglevel",
-	"smtpd_tls_mandatory_ciphers",
-	"smtpd_tls_mandatory_protocols",
-	"smtpd_tls_protocols",
-	"smtpd_tls_received_header",
-	"smtpd_tls_security_level",
-	"smtpd_tls_session_cache_database",
-	"smtpd_tls_wrappermode",
-	"smtputf8_enable",
-	"soft_bounce",
-	"stress",
-	"strict_rfc821_envelopes",
-	"transport_maps",
-	"transport_retry_time",
-	"unknown_address_reject_code",
-	"unknown_local_recipient_reject_code",
-	"virtual_alias_domains",
-	"virtual_alias_maps",
-	"virtual_gid_maps",
-	"virtual_mailbox_base",
-	"virtual_mailbox_domains",
-	"virtual_mailbox_maps",
-	"virtual_maps",
-	"virtual_transport",
-	"virtual_uid_maps",
+    "alias_database",
+    "alias_maps",
+    "allow_mail_to_commands",
+    "allow_mail_to_files",
+    "always_add_missing_headers",
+    "anvil_rate_time_unit",
+    "append_dot_mydomain",
+    "biff",
+    "body_checks",
+    "bounce_queue_lifetime",
+    "canonical_maps",
+    "cleanup_replace_stray_cr_lf",
+    "command_directory",
+    "content_filter",
+    "daemon_timeout",
+    "data_directory",
+    "default_cache_db_type",
+    "default_delivery_slot_cost",
+    "default_delivery_slot_discount",
+    "default_delivery_slot_loan",
+    "default_destination_concurrency_failed_cohort_limit",
+    "default_destination_concurrency_limit",
+    "default_destination_rate_delay",
+    "default_destination_recipient_limit",
+    "default_minimum_delivery_slots",
+    "default_transport",
+    "defer_transports",
+    "delay_warning_time",
+    "disable_vrfy_command",
+    "duplicate_filter_limit",
+    "enable_long_queue_ids",
+    "hash_queue_depth",
+    "hash_queue_names",
+    "header_checks",
+    "header_size_limit",
+    "home_mailbox",
+    "hopcount_limit",
+    "html_directory",
+    "in_flow_delay",
+    "inet_interfaces",
+    "initial_destination_concurrency",
+    "ipc_timeout",
+    "line_length_limit",
+    "local_destination_concurrency_limit",
+    "local_header_rewrite_clients",
+    "local_recipient_maps",
+    "local_transport",
+    "mail_spool_directory",
+    "mailbox_command",
+    "mailbox_size_limit",
+    "mailbox_transport",
+    "mailq_path",
+    "manpage_directory",
+    "masquerade_domains",
+    "maximal_backoff_time",
+    "maximal_queue_lifetime",
+    "message_size_limit",
+    "meta_directory",
+    "milter_command_timeout",
+    "milter_connect_macros",
+    "milter_connect_timeout",
+    "milter_content_timeout",
+    "milter_data_macros",
+    "milter_default_action",
+    "milter_end_of_data_macros",
+    "milter_end_of_header_macros",
+    "milter_header_checks",
+    "milter_helo_macros",
+    "milter_macro_daemon_name",
+    "milter_macro_defaults",
+    "milter_macro_v",
+    "milter_mail_macros",
+    "milter_protocol",
+    "milter_rcpt_macros",
+    "milter_unknown_command_macros",
+    "mime_header_checks",
+    "minimal_backoff_time",
+    "multi_instance_name",
+    "mydestination",
+    "mynetworks",
+    "mynetworks_style",
+    "myorigin",
+    "nested_header_checks",
+    "newaliases_path",
+    "non_smtpd_milters",
+    "notify_classes",
+    "proxy_interfaces",
+    "qmgr_message_active_limit",
+    "qmgr_message_recipient_limit",
+    "queue_minfree",
+    "queue_run_delay",
+    "readme_directory",
+    "receive_override_options",
+    "recipient_canonical_maps",
+    "recipient_delimiter",
+    "relay_domains",
+    "relay_transport",
+    "relayhost",
+    "relocated_maps",
+    "sample_directory",
+    "sender_canonical_maps",
+    "sender_dependent_relayhost_maps",
+    "sendmail_path",
+    "shlib_directory",
+    "smtp_bind_address",
+    "smtp_bind_address6",
+    "smtp_connect_timeout",
+    "smtp_data_done_timeout",
+    "smtp_dns_support_level",
+    "smtp_helo_name",
+    "smtp_helo_timeout",
+    "smtp_host_lookup",
+    "smtp_sasl_auth_enable",
+    "smtp_sasl_password_maps",
+    "smtp_sasl_security_options",
+    "smtp_tls_CAfile",
+    "smtp_tls_CApath",
+    "smtp_tls_connection_reuse",
+    "smtp_tls_loglevel",
+    "smtp_tls_mandatory_protocols",
+    "smtp_tls_note_starttls_offer",
+    "smtp_tls_policy_maps",
+    "smtp_tls_protocols",
+    "smtp_tls_security_level",
+    "smtp_tls_session_cache_database",
+    "smtpd_banner",
+    "smtpd_client_connection_count_limit",
+    "smtpd_client_connection_rate_limit",
+    "smtpd_client_message_rate_limit",
+    "smtpd_client_restrictions",
+    "smtpd_data_restrictions",
+    "smtpd_delay_reject",
+    "smtpd_discard_ehlo_keywords",
+    "smtpd_end_of_data_restrictions",
+    "smtpd_error_sleep_time",
+    "smtpd_etrn_restrictions",
+    "smtpd_forbid_bare_newline",
+    "smtpd_forbid_bare_newline_exclusions",
+    "smtpd_forbid_bare_newline_reject_code",
+    "smtpd_forbid_unauth_pipelining",
+    "smtpd_hard_error_limit",
+    "smtpd_helo_required",
+    "smtpd_helo_restrictions",
+    "smtpd_milter_maps",
+    "smtpd_milters",
+    "smtpd_peername_lookup",
+    "smtpd_policy_service_timeout",
+    "smtpd_proxy_filter",
+    "smtpd_recipient_limit",
+    "smtpd_recipient_restrictions",
+    "smtpd_reject_unlisted_recipient",
+    "smtpd_reject_unlisted_sender",
+    "smtpd_relay_restrictions",
+    "smtpd_sasl_auth_enable",
+    "smtpd_sasl_authenticated_header",
+    "smtpd_sasl_local_domain",
+    "smtpd_sasl_path",
+    "smtpd_sasl_security_options",
+    "smtpd_sasl_tls_security_options",
+    "smtpd_sasl_type",
+    "smtpd_sender_login_maps",
+    "smtpd_sender_restrictions",
+    "smtpd_soft_error_limit",
+    "smtpd_timeout",
+    "smtpd_tls_auth_only",
+    "smtpd_tls_cert_file",
+    "smtpd_tls_chain_files",
+    "smtpd_tls_ciphers",
+    "smtpd_tls_key_file",
+    "smtpd_tls_loglevel",
+    "smtpd_tls_mandatory_ciphers",
+    "smtpd_tls_mandatory_protocols",
+    "smtpd_tls_protocols",
+    "smtpd_tls_received_header",
+    "smtpd_tls_security_level",
+    "smtpd_tls_session_cache_database",
+    "smtpd_tls_wrappermode",
+    "smtputf8_enable",
+    "soft_bounce",
+    "stress",
+    "strict_rfc821_envelopes",
+    "transport_maps",
+    "transport_retry_time",
+    "unknown_address_reject_code",
+    "unknown_local_recipient_reject_code",
+    "virtual_alias_domains",
+    "virtual_alias_maps",
+    "virtual_gid_maps",
+    "virtual_mailbox_base",
+    "virtual_mailbox_domains",
+    "virtual_mailbox_maps",
+    "virtual_maps",
+    "virtual_transport",
+    "virtual_uid_maps",
 };
 
 const size_t mail_param_reserved_count =
-	sizeof(mail_param_reserved) / sizeof(mail_param_reserved[0]);
+    sizeof(mail_param_reserved) / sizeof(mail_param_reserved[0]);
 
 static int param_cmp(const void *key, const void *row)
 {
-	return strcmp((const char *) key, ((const struct param_info *) row)->name);
+	return strcmp((const char *)key,
+		      ((const struct param_info *)row)->name);
 }
 
 const struct param_info *mail_param_find(const char *name)
@@ -274,7 +276,7 @@ const struct param_info *mail_param_find(const char *name)
 
 static int reserved_cmp(const void *key, const void *elem)
 {
-	return strcmp((const char *) key, *(const char *const *) elem);
+	return strcmp((const char *)key, *(const char *const *)elem);
 }
 
 int mail_param_is_reserved(const char *name)
@@ -337,11 +339,13 @@ static int manpage_entry(struct strbuf *out, const struct param_info *p)
 	} else if (*p->def == 0) {
 		if (strbuf_puts(out, "empty") < 0)
 			return -1;
-	} else if (strbuf_puts(out, "\\fI") < 0 || manpage_escape(out, p->def) < 0
-		   || strbuf_puts(out, "\\fR") < 0) {
+	} else if (strbuf_puts(out, "\\fI") < 0 ||
+		   manpage_escape(out, p->def) < 0 ||
+		   strbuf_puts(out, "\\fR") < 0) {
 		return -1;
 	}
-	if (strbuf_puts(out, mail_param_readonly(p) ? "; read\\-only)\n" : ")\n") < 0)
+	if (strbuf_puts(out, mail_param_readonly(p) ? "; read\\-only)\n"
+						    : ")\n") < 0)
 		return -1;
 	return strbuf_printf(out, ".br\n%s\n", p->doc);
 }
@@ -355,14 +359,16 @@ int mail_param_manpage(const char *template_text, struct strbuf *out,
 
 	while (*cp) {
 		const char *nl = strchr(cp, '\n');
-		size_t len = nl ? (size_t) (nl - cp) : strlen(cp);
+		size_t len = nl ? (size_t)(nl - cp) : strlen(cp);
 
 		if (len == sizeof(marker) - 1 && memcmp(cp, marker, len) == 0) {
 			found = 1;
 			for (size_t i = 0; i < mail_param_count; i++)
-				if (manpage_entry(out, mail_param_table + i) < 0)
+				if (manpage_entry(out, mail_param_table + i) <
+				    0)
 					goto too_big;
-		} else if (strbuf_append(out, cp, len) < 0 || strbuf_putc(out, '\n') < 0) {
+		} else if (strbuf_append(out, cp, len) < 0 ||
+			   strbuf_putc(out, '\n') < 0) {
 			goto too_big;
 		}
 		cp += len + (nl ? 1 : 0);

@@ -27,13 +27,17 @@ static const struct {
 	const char *name;
 	enum master_type type;
 } master_types[] = {
-	{"inet", MASTER_INET}, {"unix", MASTER_UNIX}, {"fifo", MASTER_FIFO},
-	{"pass", MASTER_PASS}, {"unix-dgram", MASTER_UNIX_DGRAM},
+    {"inet", MASTER_INET},
+    {"unix", MASTER_UNIX},
+    {"fifo", MASTER_FIFO},
+    {"pass", MASTER_PASS},
+    {"unix-dgram", MASTER_UNIX_DGRAM},
 };
 
 const char *master_type_name(enum master_type type)
 {
-	for (size_t i = 0; i < sizeof(master_types) / sizeof(master_types[0]); i++)
+	for (size_t i = 0; i < sizeof(master_types) / sizeof(master_types[0]);
+	     i++)
 		if (master_types[i].type == type)
 			return master_types[i].name;
 	return "unknown";
@@ -46,13 +50,13 @@ struct master_tok {
 };
 
 struct master_parse {
-	const char *name;	/* file name for messages */
+	const char *name; /* file name for messages */
 	int line;
 	char **errp;
 };
 
 static int master_error(struct master_parse *mp, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int master_error(struct master_parse *mp, const char *fmt, ...)
 {
@@ -88,7 +92,7 @@ static int master_split(struct master_parse *mp, const char *line,
 		const char *start, *end;
 		int braced = 0;
 
-		while (readlline_space((unsigned char) *cp))
+		while (readlline_space((unsigned char)*cp))
 			cp++;
 		if (*cp == 0)
 			break;
@@ -104,26 +108,31 @@ static int master_split(struct master_parse *mp, const char *line,
 			}
 			if (*end != '}') {
 				master_toks_free(toks, n);
-				return master_error(mp, "missing '}' after \"%.30s\"", cp);
+				return master_error(
+				    mp, "missing '}' after \"%.30s\"", cp);
 			}
-			if (end[1] != 0 && !readlline_space((unsigned char) end[1])) {
+			if (end[1] != 0 &&
+			    !readlline_space((unsigned char)end[1])) {
 				master_toks_free(toks, n);
-				return master_error(mp, "text after '}': \"%.30s\"", end + 1);
+				return master_error(
+				    mp, "text after '}': \"%.30s\"", end + 1);
 			}
 			start = cp + 1;
 			cp = end + 1;
-			while (start < end && readlline_space((unsigned char) *start))
+			while (start < end &&
+			       readlline_space((unsigned char)*start))
 				start++;
-			while (end > start && readlline_space((unsigned char) end[-1]))
+			while (end > start &&
+			       readlline_space((unsigned char)end[-1]))
 				end--;
 		} else {
 			start = cp;
-			while (*cp && !readlline_space((unsigned char) *cp))
+			while (*cp && !readlline_space((unsigned char)*cp))
 				cp++;
 			end = cp;
 		}
 		toks = myreallocarray(toks, mymalloc_add(n, 1), sizeof(*toks));
-		toks[n].text = mystrndup(start, (size_t) (end - start));
+		toks[n].text = mystrndup(start, (size_t)(end - start));
 		toks[n].braced = braced;
 		n++;
 	}
@@ -142,8 +151,9 @@ static int master_yn(struct master_parse *mp, const char *column,
 	else if (strcmp(text, "n") == 0)
 		*out = 0;
 	else
-		return master_error(mp, "bad %s column \"%.30s\": expected y, n or -",
-				    column, text);
+		return master_error(
+		    mp, "bad %s column \"%.30s\": expected y, n or -", column,
+		    text);
 	return 0;
 }
 
@@ -156,7 +166,8 @@ static int master_valid_port(const char *port)
 		return conf_parse_int(port, 1, 65535, &n) == 0;
 	if (!((*port >= 'a' && *port <= 'z') || (*port >= 'A' && *port <= 'Z')))
 		return 0;
-	return strspn(port, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	return strspn(port,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		      "0123456789-_") == strlen(port);
 }
 
@@ -169,11 +180,13 @@ static int master_check_service(struct master_parse *mp, const char *service,
 		return master_error(mp, "service name is longer than %d bytes",
 				    MASTER_CF_SERVICE_MAX);
 	if (type != MASTER_INET) {
-		if (strchr(service, '/') != NULL || strcmp(service, ".") == 0
-		    || strcmp(service, "..") == 0)
-			return master_error(mp, "bad %s service name \"%s\": a socket "
-					    "name must not contain '/'",
-					    master_type_name(type), service);
+		if (strchr(service, '/') != NULL || strcmp(service, ".") == 0 ||
+		    strcmp(service, "..") == 0)
+			return master_error(
+			    mp,
+			    "bad %s service name \"%s\": a socket "
+			    "name must not contain '/'",
+			    master_type_name(type), service);
 		return 0;
 	}
 	if (service[0] == '[') {
@@ -183,23 +196,32 @@ static int master_check_service(struct master_parse *mp, const char *service,
 		size_t alen;
 
 		if (close == NULL || close[1] != ':')
-			return master_error(mp, "bad inet service \"%s\": expected "
-					    "[address]:port", service);
-		alen = (size_t) (close - service - 1);
+			return master_error(mp,
+					    "bad inet service \"%s\": expected "
+					    "[address]:port",
+					    service);
+		alen = (size_t)(close - service - 1);
 		if (alen >= sizeof(addr))
-			return master_error(mp, "bad IPv6 address in \"%s\"", service);
+			return master_error(mp, "bad IPv6 address in \"%s\"",
+					    service);
 		memcpy(addr, service + 1, alen);
 		addr[alen] = 0;
 		if (inet_pton(AF_INET6, addr, bin) != 1)
-			return master_error(mp, "bad IPv6 address in \"%s\"", service);
+			return master_error(mp, "bad IPv6 address in \"%s\"",
+					    service);
 		colon = close + 1;
 	} else if ((colon = strrchr(service, ':')) != NULL) {
-		if (colon == service || memchr(service, ':', (size_t) (colon - service)))
-			return master_error(mp, "bad inet service \"%s\": expected port, "
-					    "host:port or [ipv6]:port", service);
+		if (colon == service ||
+		    memchr(service, ':', (size_t)(colon - service)))
+			return master_error(
+			    mp,
+			    "bad inet service \"%s\": expected port, "
+			    "host:port or [ipv6]:port",
+			    service);
 	}
 	if (!master_valid_port(colon ? colon + 1 : service))
-		return master_error(mp, "bad port in inet service \"%s\"", service);
+		return master_error(mp, "bad port in inet service \"%s\"",
+				    service);
 	return 0;
 }
 
@@ -222,16 +244,16 @@ static char *master_override(const char *text)
 
 	if (eq == NULL)
 		return NULL;
-	n = (size_t) (eq - text);
-	while (n > 0 && readlline_space((unsigned char) text[n - 1]))
+	n = (size_t)(eq - text);
+	while (n > 0 && readlline_space((unsigned char)text[n - 1]))
 		n--;
 	if (n == 0)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (readlline_space((unsigned char) text[i]) || text[i] == '{'
-		    || text[i] == '}')
+		if (readlline_space((unsigned char)text[i]) || text[i] == '{' ||
+		    text[i] == '}')
 			return NULL;
-	for (v = eq + 1; readlline_space((unsigned char) *v); v++)
+	for (v = eq + 1; readlline_space((unsigned char)*v); v++)
 		;
 	struct strbuf *sb = strbuf_new(STRBUF_NO_MAX);
 	char *result;
@@ -268,8 +290,8 @@ static int master_parse_ent(struct master_parse *mp, const char *line,
 			    int default_maxproc, struct master_ent *ent)
 {
 	static const char *const columns[] = {
-		"service", "type", "private", "unpriv", "chroot", "wakeup", "maxproc",
-		"command",
+	    "service", "type",	 "private", "unpriv",
+	    "chroot",  "wakeup", "maxproc", "command",
 	};
 	struct master_tok *toks = NULL;
 	struct strbuf *text;
@@ -283,13 +305,17 @@ static int master_parse_ent(struct master_parse *mp, const char *line,
 		return -1;
 	if (n < 8) {
 		master_toks_free(toks, n);
-		return master_error(mp, "expected at least 8 columns (service type "
-				    "private unpriv chroot wakeup maxproc command), "
-				    "found %zu", n);
+		return master_error(
+		    mp,
+		    "expected at least 8 columns (service type "
+		    "private unpriv chroot wakeup maxproc command), "
+		    "found %zu",
+		    n);
 	}
 	for (i = 0; i < 8; i++) {
 		if (toks[i].braced) {
-			master_error(mp, "the %s column must not be in braces", columns[i]);
+			master_error(mp, "the %s column must not be in braces",
+				     columns[i]);
 			goto fail;
 		}
 	}
@@ -300,20 +326,23 @@ static int master_parse_ent(struct master_parse *mp, const char *line,
 		}
 	}
 	if (!found) {
-		master_error(mp, "bad service type \"%.30s\": expected inet, unix, "
-			     "unix-dgram, fifo or pass", toks[1].text);
+		master_error(mp,
+			     "bad service type \"%.30s\": expected inet, unix, "
+			     "unix-dgram, fifo or pass",
+			     toks[1].text);
 		goto fail;
 	}
 	if (master_check_service(mp, toks[0].text, ent->type) < 0)
 		goto fail;
 	ent->service = mystrdup(toks[0].text);
 	if (master_yn(mp, "private", toks[2].text, ent->type != MASTER_INET,
-		      &ent->private_) < 0
-	    || master_yn(mp, "unpriv", toks[3].text, 1, &ent->unpriv) < 0
-	    || master_yn(mp, "chroot", toks[4].text, 0, &ent->chroot) < 0)
+		      &ent->private_) < 0 ||
+	    master_yn(mp, "unpriv", toks[3].text, 1, &ent->unpriv) < 0 ||
+	    master_yn(mp, "chroot", toks[4].text, 0, &ent->chroot) < 0)
 		goto fail;
 	if (ent->type == MASTER_INET && ent->private_) {
-		master_error(mp, "an inet service cannot be private: use n or -");
+		master_error(mp,
+			     "an inet service cannot be private: use n or -");
 		goto fail;
 	}
 	if (strcmp(toks[5].text, "-") != 0) {
@@ -326,26 +355,34 @@ static int master_parse_ent(struct master_parse *mp, const char *line,
 		}
 		if (conf_parse_int(digits, 0, INT_MAX, &num) < 0) {
 			myfree(digits);
-			master_error(mp, "bad wakeup column \"%.30s\": expected seconds, "
-				     "seconds followed by ?, or -", toks[5].text);
+			master_error(
+			    mp,
+			    "bad wakeup column \"%.30s\": expected seconds, "
+			    "seconds followed by ?, or -",
+			    toks[5].text);
 			goto fail;
 		}
 		myfree(digits);
-		ent->wakeup = (int) num;
+		ent->wakeup = (int)num;
 	}
 	if (strcmp(toks[6].text, "-") == 0) {
 		ent->maxproc = default_maxproc;
 	} else if (conf_parse_int(toks[6].text, 0, INT_MAX, &num) < 0) {
-		master_error(mp, "bad maxproc column \"%.30s\": expected a number "
-			     "(0: no limit) or -", toks[6].text);
+		master_error(mp,
+			     "bad maxproc column \"%.30s\": expected a number "
+			     "(0: no limit) or -",
+			     toks[6].text);
 		goto fail;
 	} else {
-		ent->maxproc = (int) num;
+		ent->maxproc = (int)num;
 	}
-	if (strchr(toks[7].text, '/') != NULL || toks[7].text[0] == '.'
-	    || toks[7].text[0] == '-') {
-		master_error(mp, "bad command \"%.30s\": expected a program name in "
-			     "daemon_directory", toks[7].text);
+	if (strchr(toks[7].text, '/') != NULL || toks[7].text[0] == '.' ||
+	    toks[7].text[0] == '-') {
+		master_error(
+		    mp,
+		    "bad command \"%.30s\": expected a program name in "
+		    "daemon_directory",
+		    toks[7].text);
 		goto fail;
 	}
 	ent->command = mystrdup(toks[7].text);
@@ -361,8 +398,9 @@ static int master_parse_ent(struct master_parse *mp, const char *line,
 
 		if (!toks[i].braced && strcmp(arg, "-o") == 0) {
 			if (i + 1 >= n) {
-				master_error(mp, "-o at the end of the entry: expected "
-					     "name=value after it");
+				master_error(
+				    mp, "-o at the end of the entry: expected "
+					"name=value after it");
 				goto fail_text;
 			}
 			ov_text = toks[++i].text;
@@ -375,19 +413,24 @@ static int master_parse_ent(struct master_parse *mp, const char *line,
 			continue;
 		}
 		if ((ov = master_override(ov_text)) == NULL) {
-			master_error(mp, "bad -o argument \"%.40s\": expected name=value "
-				     "or { name = value }", ov_text);
+			master_error(
+			    mp,
+			    "bad -o argument \"%.40s\": expected name=value "
+			    "or { name = value }",
+			    ov_text);
 			goto fail_text;
 		}
 		master_push(&ent->args, &ent->nargs, mystrdup("-o"));
 		master_push(&ent->args, &ent->nargs, mystrdup(ov));
 		master_push(&ent->overrides, &ent->noverrides, ov);
 		if (strpbrk(ov, " \t") != NULL || strchr(ov, '=')[1] == 0) {
-			/* Keep the value's whitespace (or emptiness) visible. */
+			/* Keep the value's whitespace (or emptiness) visible.
+			 */
 			char *eq = strchr(ov, '=');
 
-			strbuf_printf(text, " -o { %.*s =%s%s }", (int) (eq - ov), ov,
-				      eq[1] ? " " : "", eq + 1);
+			strbuf_printf(text, " -o { %.*s =%s%s }",
+				      (int)(eq - ov), ov, eq[1] ? " " : "",
+				      eq + 1);
 		} else {
 			strbuf_printf(text, " -o %s", ov);
 		}
@@ -420,12 +463,13 @@ int master_cf_parse(const char *name, const char *text, int default_maxproc,
 		struct master_ent ent;
 		size_t i;
 
-		if (master_parse_ent(&mp, strbuf_str(line), default_maxproc, &ent) < 0)
+		if (master_parse_ent(&mp, strbuf_str(line), default_maxproc,
+				     &ent) < 0)
 			goto fail;
 		/* The last entry for a service/type pair wins. */
 		for (i = 0; i < cf.count; i++) {
-			if (cf.ents[i].type == ent.type
-			    && strcmp(cf.ents[i].service, ent.service) == 0) {
+			if (cf.ents[i].type == ent.type &&
+			    strcmp(cf.ents[i].service, ent.service) == 0) {
 				master_ent_free(cf.ents + i);
 				memmove(cf.ents + i, cf.ents + i + 1,
 					(cf.count - i - 1) * sizeof(*cf.ents));
@@ -466,8 +510,9 @@ int master_cf_read(const char *path, int default_maxproc, struct master_cf *cfp,
 	if (readlline_load_file(path, MASTER_CF_FILE_MAX, &text, &len) < 0) {
 		struct strbuf *sb = strbuf_new(STRBUF_NO_MAX);
 
-		strbuf_printf(sb, "open %s: %s", path, errno == EFBIG ?
-			      "file is larger than 16 MiB" : strerror(errno));
+		strbuf_printf(sb, "open %s: %s", path,
+			      errno == EFBIG ? "file is larger than 16 MiB"
+					     : strerror(errno));
 		*errp = strbuf_export(sb);
 		strbuf_free(&sb);
 		return -1;
@@ -480,7 +525,8 @@ int master_cf_read(const char *path, int default_maxproc, struct master_cf *cfp,
 
 		for (const char *cp = text; cp < nul; cp++)
 			lineno += *cp == '\n';
-		strbuf_printf(sb, "%s, line %d: NUL byte in text", path, lineno);
+		strbuf_printf(sb, "%s, line %d: NUL byte in text", path,
+			      lineno);
 		*errp = strbuf_export(sb);
 		strbuf_free(&sb);
 		myfree(text);

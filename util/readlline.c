@@ -18,7 +18,7 @@
 #include "strbuf.h"
 
 static char *readlline_error(int lineno, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static char *readlline_error(int lineno, const char *fmt, ...)
 {
@@ -55,17 +55,18 @@ int readlline_next(struct readlline *rl, struct strbuf *out, int *first_line,
 		const char *start = rl->text + rl->pos;
 		size_t left = rl->len - rl->pos;
 		const char *nl = memchr(start, '\n', left);
-		size_t plen = nl ? (size_t) (nl - start) : left;
+		size_t plen = nl ? (size_t)(nl - start) : left;
 		size_t next = rl->pos + plen + (nl ? 1 : 0);
 		size_t b = 0, e = plen;
 
 		if (memchr(start, '\0', plen) != NULL) {
-			*errp = readlline_error(rl->lineno + 1, "NUL byte in text");
+			*errp =
+			    readlline_error(rl->lineno + 1, "NUL byte in text");
 			return -1;
 		}
-		while (b < e && readlline_space((unsigned char) start[b]))
+		while (b < e && readlline_space((unsigned char)start[b]))
 			b++;
-		while (e > b && readlline_space((unsigned char) start[e - 1]))
+		while (e > b && readlline_space((unsigned char)start[e - 1]))
 			e--;
 		if (b == e || start[b] == '#') {
 			/* Blank and comment lines never end a logical line. */
@@ -80,9 +81,10 @@ int readlline_next(struct readlline *rl, struct strbuf *out, int *first_line,
 			*first_line = rl->lineno + 1;
 			have = 1;
 		} else if (!have) {
-			*errp = readlline_error(rl->lineno + 1,
-						"line starts with whitespace but "
-						"there is no line before it to continue");
+			*errp = readlline_error(
+			    rl->lineno + 1,
+			    "line starts with whitespace but "
+			    "there is no line before it to continue");
 			return -1;
 		} else if (strbuf_putc(out, ' ') < 0) {
 			goto too_long;
@@ -95,8 +97,8 @@ int readlline_next(struct readlline *rl, struct strbuf *out, int *first_line,
 	return have;
 
 too_long:
-	*errp = readlline_error(rl->lineno + 1,
-				"logical line is longer than %zu bytes", out->max);
+	*errp = readlline_error(
+	    rl->lineno + 1, "logical line is longer than %zu bytes", out->max);
 	return -1;
 }
 
@@ -116,13 +118,13 @@ int readlline_load_file(const char *path, size_t max, char **textp,
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		goto fail;
 	}
-	if ((unsigned long long) st.st_size > max) {
+	if ((unsigned long long)st.st_size > max) {
 		errno = EFBIG;
 		goto fail;
 	}
 	/* The file may grow while we read: the count read, not st_size,
 	 * decides, and it may pass max by one byte to be detected. */
-	cap = (size_t) st.st_size + 1;
+	cap = (size_t)st.st_size + 1;
 	text = mymalloc(cap + 1);
 	for (;;) {
 		ssize_t n;
@@ -143,7 +145,7 @@ int readlline_load_file(const char *path, size_t max, char **textp,
 		}
 		if (n == 0)
 			break;
-		len += (size_t) n;
+		len += (size_t)n;
 		if (len > max) {
 			myfree(text);
 			close(fd);

@@ -69,8 +69,9 @@ static int setup(void **state)
 {
 	const char *t = getenv("TMPDIR");
 
-	(void) state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_mail_conf.XXXXXX", t && *t ? t : "/tmp");
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_mail_conf.XXXXXX",
+		 t && *t ? t : "/tmp");
 	assert_non_null(mkdtemp(tmpdir));
 	snprintf(logpath, sizeof(logpath), "%s/log", tmpdir);
 	assert_int_equal(msg_set_output(logpath), 0);
@@ -81,10 +82,12 @@ static int teardown(void **state)
 {
 	char path[PATH_MAX + 32];
 
-	(void) state;
+	(void)state;
 	mail_conf_reset();
 	msg_set_output(NULL);
-	for (const char *const *f = (const char *const[]) {"main.cf", "master.cf", "log", NULL}; *f; f++) {
+	for (const char *const *f =
+		 (const char *const[]){"main.cf", "master.cf", "log", NULL};
+	     *f; f++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, *f);
 		unlink(path);
 	}
@@ -116,7 +119,7 @@ static void load_fails(const char *want)
 
 static void test_missing_main_cf_gives_defaults(void **state)
 {
-	(void) state;
+	(void)state;
 	load_ok();
 	assert_int_equal(var_max_use, 100);
 	assert_int_equal(var_max_idle, 100);
@@ -132,7 +135,7 @@ static void test_missing_main_cf_gives_defaults(void **state)
 
 static void test_syntax(void **state)
 {
-	(void) state;
+	(void)state;
 	write_main_cf("# comment = not a setting\n"
 		      "\n"
 		      "max_use=1\n"
@@ -164,7 +167,7 @@ static void test_setting_origin(void **state)
 	const struct mail_conf_setting *set;
 	char path[PATH_MAX + 16];
 
-	(void) state;
+	(void)state;
 	write_main_cf("\nsyslog_name = x\nmax_use = 3\n  \nmax_use = 4\n");
 	load_ok();
 	set = mail_conf_settings(&n);
@@ -182,7 +185,7 @@ static void test_bad_lines(void **state)
 {
 	static char nul_text[] = "max_use = 1\nmax_idle = 1\0s\n";
 
-	(void) state;
+	(void)state;
 	write_main_cf("max_use = 7\n");
 	load_ok();
 
@@ -210,13 +213,14 @@ static void test_huge_line(void **state)
 	size_t len = MAIL_CONF_LINE_MAX + 100;
 	char *text = mymalloc(len + 1);
 
-	(void) state;
+	(void)state;
 	memset(text, 'x', len);
 	memcpy(text, "max_use = 1\nsyslog_name = ", 26);
 	text[len - 1] = '\n';
 	text[len] = 0;
 	write_main_cf(text);
-	load_fails("main.cf, line 2: logical line is longer than 1048576 bytes");
+	load_fails(
+	    "main.cf, line 2: logical line is longer than 1048576 bytes");
 
 	/* Made of continuation lines, each of them short. */
 	len = MAIL_CONF_LINE_MAX + MAIL_CONF_LINE_MAX / 10;
@@ -236,18 +240,32 @@ static void test_expansion_forms(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"$a", "A"}, {"${a}", "A"}, {"$(a)", "A"}, {"x$a-y", "xA-y"},
-		{"$a$a", "AA"}, {"${a?yes}", "yes"}, {"${empty?yes}", ""},
-		{"${a:no}", ""}, {"${empty:no}", "no"}, {"${unset:no}", "no"},
-		{"${a?{T}:{F}}", "T"}, {"${empty?{T}:{F}}", "F"},
-		{"${a?{ T }:{ F }}", "T"}, {"${a?{$b}:{x}}", "A-A"},
-		{"$$a", "$a"}, {"$$$a", "$A"}, {"cost $ 5", "cost $ 5"},
-		{"${a?$(b) and more}", "A-A and more"}, {"$b", "A-A"},
-		{"${a?{x}}", "x"}, {"", ""}, {"no dollars", "no dollars"},
+	    {"$a", "A"},
+	    {"${a}", "A"},
+	    {"$(a)", "A"},
+	    {"x$a-y", "xA-y"},
+	    {"$a$a", "AA"},
+	    {"${a?yes}", "yes"},
+	    {"${empty?yes}", ""},
+	    {"${a:no}", ""},
+	    {"${empty:no}", "no"},
+	    {"${unset:no}", "no"},
+	    {"${a?{T}:{F}}", "T"},
+	    {"${empty?{T}:{F}}", "F"},
+	    {"${a?{ T }:{ F }}", "T"},
+	    {"${a?{$b}:{x}}", "A-A"},
+	    {"$$a", "$a"},
+	    {"$$$a", "$A"},
+	    {"cost $ 5", "cost $ 5"},
+	    {"${a?$(b) and more}", "A-A and more"},
+	    {"$b", "A-A"},
+	    {"${a?{x}}", "x"},
+	    {"", ""},
+	    {"no dollars", "no dollars"},
 	};
 	char *err = NULL;
 
-	(void) state;
+	(void)state;
 	write_main_cf("a = A\nempty =\nb = $a-${a}\n");
 	load_ok();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -256,7 +274,8 @@ static void test_expansion_forms(void **state)
 		if (got == NULL)
 			fail_msg("%s: %s", cases[i].in, err);
 		if (strcmp(got, cases[i].out) != 0)
-			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].in, got, cases[i].out);
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].in,
+				 got, cases[i].out);
 		free(got);
 	}
 	/* Unknown $name: empty, and one warning however often it is used. */
@@ -278,10 +297,11 @@ static void test_expansion_forms(void **state)
 
 static void test_expansion_errors(void **state)
 {
-	static const char *const bad[] = {"${a", "$(a", "${}", "${a!x}", "${-x}"};
+	static const char *const bad[] = {"${a", "$(a", "${}", "${a!x}",
+					  "${-x}"};
 	char *err = NULL;
 
-	(void) state;
+	(void)state;
 	write_main_cf("a = $b\nb = ${a}\nc = x\n");
 	load_ok();
 	assert_null(mail_conf_expand("$a", &err));
@@ -301,28 +321,31 @@ static void test_expansion_errors(void **state)
 
 	/* Doubling at every level is stopped by the size bound. */
 	char text[4096];
-	size_t n = (size_t) snprintf(text, sizeof(text), "p0 = xxxxxxxxxxxxxxxx\n");
+	size_t n =
+	    (size_t)snprintf(text, sizeof(text), "p0 = xxxxxxxxxxxxxxxx\n");
 
 	for (int i = 1; i <= 40; i++)
-		n += (size_t) snprintf(text + n, sizeof(text) - n, "p%d = $p%d$p%d\n",
-				       i, i - 1, i - 1);
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "p%d = $p%d$p%d\n", i, i - 1, i - 1);
 	snprintf(text + n, sizeof(text) - n, "syslog_name = $p40\n");
 	write_main_cf(text);
-	load_fails("main.cf, line 42: parameter syslog_name: value is longer than");
+	load_fails(
+	    "main.cf, line 42: parameter syslog_name: value is longer than");
 
 	/* Many references that expand to nothing are bounded too. */
 	char *big = mymalloc(16384);
 
-	n = (size_t) snprintf(big, 16384, "e =\nb = ");
+	n = (size_t)snprintf(big, 16384, "e =\nb = ");
 	for (int i = 0; i < 2000; i++)
-		n += (size_t) snprintf(big + n, 16384 - n, "$e");
-	n += (size_t) snprintf(big + n, 16384 - n, "\nsyslog_name = ");
+		n += (size_t)snprintf(big + n, 16384 - n, "$e");
+	n += (size_t)snprintf(big + n, 16384 - n, "\nsyslog_name = ");
 	for (int i = 0; i < 1000; i++)
-		n += (size_t) snprintf(big + n, 16384 - n, "$b");
+		n += (size_t)snprintf(big + n, 16384 - n, "$b");
 	snprintf(big + n, 16384 - n, "\n");
 	write_main_cf(big);
 	myfree(big);
-	load_fails("main.cf, line 3: parameter syslog_name: expansion follows more than");
+	load_fails("main.cf, line 3: parameter syslog_name: expansion follows "
+		   "more than");
 }
 
 static void test_typed_values(void **state)
@@ -330,7 +353,7 @@ static void test_typed_values(void **state)
 	long n;
 	int b;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(conf_parse_bool("yes", &b), 0);
 	assert_int_equal(b, 1);
 	assert_int_equal(conf_parse_bool("NO", &b), 0);
@@ -345,11 +368,17 @@ static void test_typed_values(void **state)
 	assert_int_equal(n, -3);
 	assert_int_equal(conf_parse_int("-3", 0, 5, &n), -1);
 	assert_int_equal(conf_parse_int("101", 0, 100, &n), -1);
-	assert_int_equal(conf_parse_int("99999999999999999999", 0, LONG_MAX, &n), -1);
-	assert_int_equal(conf_parse_int("-99999999999999999999", LONG_MIN, 0, &n), -1);
-	assert_int_equal(conf_parse_int("9223372036854775807", 0, LONG_MAX, &n), 0);
+	assert_int_equal(
+	    conf_parse_int("99999999999999999999", 0, LONG_MAX, &n), -1);
+	assert_int_equal(
+	    conf_parse_int("-99999999999999999999", LONG_MIN, 0, &n), -1);
+	assert_int_equal(conf_parse_int("9223372036854775807", 0, LONG_MAX, &n),
+			 0);
 	assert_int_equal(n, LONG_MAX);
-	for (const char *const *v = (const char *const[]) {"", "1x", " 1", "+1", "0x10", "1 ", "-", NULL}; *v; v++)
+	for (const char *const *v =
+		 (const char *const[]){"", "1x", " 1", "+1", "0x10", "1 ", "-",
+				       NULL};
+	     *v; v++)
 		if (conf_parse_int(*v, LONG_MIN, LONG_MAX, &n) == 0)
 			fail_msg("\"%s\" parsed as an integer", *v);
 
@@ -357,8 +386,8 @@ static void test_typed_values(void **state)
 		const char *in;
 		long secs;
 	} times[] = {
-		{"30", 30}, {"0", 0}, {"30s", 30}, {"5m", 300}, {"2h", 7200},
-		{"1d", 86400}, {"1w", 604800}, {"0h", 0},
+	    {"30", 30},	  {"0", 0},	 {"30s", 30},	 {"5m", 300},
+	    {"2h", 7200}, {"1d", 86400}, {"1w", 604800}, {"0h", 0},
 	};
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		assert_int_equal(conf_parse_time(times[i].in, 's', &n), 0);
@@ -366,31 +395,41 @@ static void test_typed_values(void **state)
 	}
 	assert_int_equal(conf_parse_time("5", 'm', &n), 0);
 	assert_int_equal(n, 300);
-	for (const char *const *v = (const char *const[]) {"", "s", "1x", "-1s", "-1", "5mm", "1.5h", "99999999999999999w", "1 s", NULL}; *v; v++)
+	for (const char *const *v =
+		 (const char *const[]){"", "s", "1x", "-1s", "-1", "5mm",
+				       "1.5h", "99999999999999999w", "1 s",
+				       NULL};
+	     *v; v++)
 		if (conf_parse_time(*v, 's', &n) == 0)
 			fail_msg("\"%s\" parsed as a time", *v);
 }
 
 static void test_typed_errors_in_main_cf(void **state)
 {
-	(void) state;
+	(void)state;
 	write_main_cf("# c\nmax_use = 1x\n");
-	load_fails("main.cf, line 2: bad integer value for parameter max_use: 1x");
+	load_fails(
+	    "main.cf, line 2: bad integer value for parameter max_use: 1x");
 	write_main_cf("max_use = -1\n");
-	load_fails("main.cf, line 1: bad integer value for parameter max_use: -1 "
-		   "(must be between 0 and 2147483647)");
+	load_fails(
+	    "main.cf, line 1: bad integer value for parameter max_use: -1 "
+	    "(must be between 0 and 2147483647)");
 	write_main_cf("max_use = 2147483648\n");
-	load_fails("main.cf, line 1: bad integer value for parameter max_use: 2147483648");
+	load_fails("main.cf, line 1: bad integer value for parameter max_use: "
+		   "2147483648");
 	write_main_cf("max_use = 99999999999999999999999\n");
 	load_fails("main.cf, line 1: bad integer value for parameter max_use");
 	write_main_cf("max_idle = 10y\n");
-	load_fails("main.cf, line 1: bad time value for parameter max_idle: 10y");
+	load_fails(
+	    "main.cf, line 1: bad time value for parameter max_idle: 10y");
 	write_main_cf("max_idle = 9999w\n");
-	load_fails("main.cf, line 1: bad time value for parameter max_idle: 9999w "
-		   "(at most 2147483647 seconds)");
+	load_fails(
+	    "main.cf, line 1: bad time value for parameter max_idle: 9999w "
+	    "(at most 2147483647 seconds)");
 	/* The value checked is the expanded one. */
 	write_main_cf("n = 5x\nmax_use = $n\n");
-	load_fails("main.cf, line 2: bad integer value for parameter max_use: 5x");
+	load_fails(
+	    "main.cf, line 2: bad integer value for parameter max_use: 5x");
 	write_main_cf("n = 5\nmax_use = ${n}0\nmax_idle = ${n}m\n");
 	load_ok();
 	assert_int_equal(var_max_use, 50);
@@ -401,18 +440,20 @@ static void test_override(void **state)
 {
 	char *err = NULL;
 
-	(void) state;
+	(void)state;
 	write_main_cf("max_use = 7\nsyslog_name = main\n");
 	load_ok();
 	assert_int_equal(mail_conf_set("max_use = 5", &err), 0);
 	assert_int_equal(var_max_use, 5);
 	assert_string_equal(mail_conf_lookup_raw("max_use"), "5");
-	assert_int_equal(mail_conf_set("syslog_name=postfix/submission", &err), 0);
+	assert_int_equal(mail_conf_set("syslog_name=postfix/submission", &err),
+			 0);
 	assert_string_equal(var_syslog_name, "postfix/submission");
 
 	/* A bad override changes nothing. */
 	assert_int_equal(mail_conf_set("max_use=lots", &err), -1);
-	assert_string_equal(err, "override: bad integer value for parameter max_use: lots");
+	assert_string_equal(
+	    err, "override: bad integer value for parameter max_use: lots");
 	free(err);
 	assert_int_equal(var_max_use, 5);
 	assert_string_equal(mail_conf_lookup_raw("max_use"), "5");
@@ -436,8 +477,10 @@ static void test_override(void **state)
 	assert_int_equal(mail_conf_set("nosuch=1", &err), 0);
 	char *log = read_log();
 
-	assert_non_null(strstr(log, "override stress=yes: not yet supported parameter stress; ignored"));
-	assert_non_null(strstr(log, "override nosuch=1: unknown parameter nosuch; ignored"));
+	assert_non_null(strstr(log, "override stress=yes: not yet supported "
+				    "parameter stress; ignored"));
+	assert_non_null(strstr(
+	    log, "override nosuch=1: unknown parameter nosuch; ignored"));
 	/* A reload forgets the overrides. */
 	load_ok();
 	assert_int_equal(var_max_use, 7);
@@ -448,8 +491,9 @@ static void test_unknown_and_reserved_warn(void **state)
 {
 	char *log, want[PATH_MAX + 128];
 
-	(void) state;
-	write_file("master.cf", "smtp inet n - - - - smtpd -o x=$from_master\n", 44);
+	(void)state;
+	write_file("master.cf", "smtp inet n - - - - smtpd -o x=$from_master\n",
+		   44);
 	write_main_cf("# site settings\n"
 		      "foo = 1\n"
 		      "relayhost = [smtp.example.com]\n"
@@ -461,22 +505,30 @@ static void test_unknown_and_reserved_warn(void **state)
 	read_log();
 	load_ok();
 	log = read_log();
-	snprintf(want, sizeof(want), "%s/main.cf, line 2: unknown parameter foo; ignored", tmpdir);
+	snprintf(want, sizeof(want),
+		 "%s/main.cf, line 2: unknown parameter foo; ignored", tmpdir);
 	assert_non_null(strstr(log, want));
-	snprintf(want, sizeof(want), "%s/main.cf, line 3: parameter relayhost is not "
-		 "supported by postern yet; ignored", tmpdir);
+	snprintf(want, sizeof(want),
+		 "%s/main.cf, line 3: parameter relayhost is not "
+		 "supported by postern yet; ignored",
+		 tmpdir);
 	assert_non_null(strstr(log, want));
-	snprintf(want, sizeof(want), "%s/main.cf, line 5: parameter myorigin is not "
-		 "supported by postern yet; ignored", tmpdir);
+	snprintf(want, sizeof(want),
+		 "%s/main.cf, line 5: parameter myorigin is not "
+		 "supported by postern yet; ignored",
+		 tmpdir);
 	assert_non_null(strstr(log, want));
 	/* Referred to by another value: a user-defined parameter. */
 	assert_null(strstr(log, "helper"));
 	assert_null(strstr(log, "from_master"));
-	snprintf(want, sizeof(want), "%s/main.cf, line 7: parameter mail_version is "
-		 "read-only; ignored", tmpdir);
+	snprintf(want, sizeof(want),
+		 "%s/main.cf, line 7: parameter mail_version is "
+		 "read-only; ignored",
+		 tmpdir);
 	assert_non_null(strstr(log, want));
 	assert_string_equal(var_mail_version, PACKAGE_VERSION);
-	assert_non_null(strstr(log, "line 8: parameter config_directory is chosen with -c"));
+	assert_non_null(strstr(
+	    log, "line 8: parameter config_directory is chosen with -c"));
 	assert_string_equal(var_config_directory, tmpdir);
 	/* Warnings are in file order. */
 	assert_true(strstr(log, "line 2:") < strstr(log, "line 3:"));
@@ -486,7 +538,7 @@ static void test_computed_defaults(void **state)
 {
 	char host[256] = "";
 
-	(void) state;
+	(void)state;
 	write_main_cf("myhostname = mx.example.com\n");
 	load_ok();
 	assert_string_equal(var_mydomain, "example.com");
@@ -516,12 +568,13 @@ static void test_computed_defaults(void **state)
 
 	/* Each default needs the other: an error, not a hang. */
 	write_main_cf("myhostname = mail.$mydomain\n");
-	load_fails("main.cf: parameter mydomain: its computed default refers back to it");
+	load_fails("main.cf: parameter mydomain: its computed default refers "
+		   "back to it");
 }
 
 static void test_config_dir(void **state)
 {
-	(void) state;
+	(void)state;
 	assert_string_equal(mail_conf_dir("/x"), "/x");
 	setenv("MAIL_CONFIG", "/from/env", 1);
 	assert_string_equal(mail_conf_dir(NULL), "/from/env");
@@ -536,7 +589,7 @@ static void test_list_split(void **state)
 {
 	char **list = conf_list_split(" a, b  c,,\td ,");
 
-	(void) state;
+	(void)state;
 	assert_string_equal(list[0], "a");
 	assert_string_equal(list[1], "b");
 	assert_string_equal(list[2], "c");
@@ -545,7 +598,8 @@ static void test_list_split(void **state)
 	conf_list_free(&list);
 	assert_null(list);
 
-	list = conf_list_split("check_client_access inline:{ 1.2.3.4=OK, 5.6.7.8=REJECT }, permit");
+	list = conf_list_split("check_client_access inline:{ 1.2.3.4=OK, "
+			       "5.6.7.8=REJECT }, permit");
 	assert_string_equal(list[0], "check_client_access");
 	assert_string_equal(list[1], "inline:{ 1.2.3.4=OK, 5.6.7.8=REJECT }");
 	assert_string_equal(list[2], "permit");
@@ -561,20 +615,20 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_missing_main_cf_gives_defaults),
-		T(test_syntax),
-		T(test_setting_origin),
-		T(test_bad_lines),
-		T(test_huge_line),
-		T(test_expansion_forms),
-		T(test_expansion_errors),
-		T(test_typed_values),
-		T(test_typed_errors_in_main_cf),
-		T(test_override),
-		T(test_unknown_and_reserved_warn),
-		T(test_computed_defaults),
-		T(test_config_dir),
-		T(test_list_split),
+	    T(test_missing_main_cf_gives_defaults),
+	    T(test_syntax),
+	    T(test_setting_origin),
+	    T(test_bad_lines),
+	    T(test_huge_line),
+	    T(test_expansion_forms),
+	    T(test_expansion_errors),
+	    T(test_typed_values),
+	    T(test_typed_errors_in_main_cf),
+	    T(test_override),
+	    T(test_unknown_and_reserved_warn),
+	    T(test_computed_defaults),
+	    T(test_config_dir),
+	    T(test_list_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,7 +32,7 @@ static struct master_cf parse_ok(const char *text)
  * result untouched. */
 static void parse_fails(const char *text, const char *want)
 {
-	struct master_cf cf = {(struct master_ent *) 1, 12345};
+	struct master_cf cf = {(struct master_ent *)1, 12345};
 	char *err = NULL;
 
 	if (master_cf_parse("master.cf", text, 100, &cf, &err) == 0)
@@ -40,7 +40,7 @@ static void parse_fails(const char *text, const char *want)
 	assert_non_null(err);
 	if (strncmp(err, want, strlen(want)) != 0)
 		fail_msg("error \"%s\", wanted \"%s...\"", err, want);
-	assert_ptr_equal(cf.ents, (struct master_ent *) 1);
+	assert_ptr_equal(cf.ents, (struct master_ent *)1);
 	assert_int_equal(cf.count, 12345);
 	free(err);
 }
@@ -48,13 +48,13 @@ static void parse_fails(const char *text, const char *want)
 static void test_defaults(void **state)
 {
 	struct master_cf cf = parse_ok(
-		"# service type  private unpriv  chroot  wakeup  maxproc command\n"
-		"smtp      inet  n       -       -       -       -       smtpd\n"
-		"cleanup   unix  -       -       -       -       0       cleanup\n"
-		"smtp2     inet  -       -       -       -       -       smtpd\n");
+	    "# service type  private unpriv  chroot  wakeup  maxproc command\n"
+	    "smtp      inet  n       -       -       -       -       smtpd\n"
+	    "cleanup   unix  -       -       -       -       0       cleanup\n"
+	    "smtp2     inet  -       -       -       -       -       smtpd\n");
 	const struct master_ent *e;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(cf.count, 3);
 	e = cf.ents;
 	assert_string_equal(e->service, "smtp");
@@ -74,25 +74,25 @@ static void test_defaults(void **state)
 	assert_string_equal(e->text, "smtp inet n - - - - smtpd");
 	e = cf.ents + 1;
 	assert_int_equal(e->type, MASTER_UNIX);
-	assert_int_equal(e->private_, 1);	/* "-" is y for unix */
+	assert_int_equal(e->private_, 1); /* "-" is y for unix */
 	assert_int_equal(e->maxproc, 0);
-	assert_int_equal(cf.ents[2].private_, 0);	/* and n for inet */
+	assert_int_equal(cf.ents[2].private_, 0); /* and n for inet */
 	master_cf_free(&cf);
 	assert_int_equal(cf.count, 0);
 }
 
 static void test_columns(void **state)
 {
-	struct master_cf cf = parse_ok(
-		"qmgr unix n n y 300? 1 qmgr\n"
-		"pickup fifo y y n 60 1 pickup\n"
-		"tlsproxy unix-dgram - - - - 7 tlsproxy\n"
-		"postscreen pass - - - - 0 postscreen\n"
-		"127.0.0.1:2525 inet n - - - - smtpd\n"
-		"[::1]:submission inet n - - - - smtpd\n"
-		"2526 inet n - - - - smtpd\n");
+	struct master_cf cf =
+	    parse_ok("qmgr unix n n y 300? 1 qmgr\n"
+		     "pickup fifo y y n 60 1 pickup\n"
+		     "tlsproxy unix-dgram - - - - 7 tlsproxy\n"
+		     "postscreen pass - - - - 0 postscreen\n"
+		     "127.0.0.1:2525 inet n - - - - smtpd\n"
+		     "[::1]:submission inet n - - - - smtpd\n"
+		     "2526 inet n - - - - smtpd\n");
 
-	(void) state;
+	(void)state;
 	assert_int_equal(cf.count, 7);
 	assert_int_equal(cf.ents[0].private_, 0);
 	assert_int_equal(cf.ents[0].unpriv, 0);
@@ -118,64 +118,89 @@ static void test_column_errors(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{"smtp inet n - - - -\n", "master.cf, line 1: expected at least 8 columns"},
-		{"smtp tcp n - - - - smtpd\n", "master.cf, line 1: bad service type \"tcp\""},
-		{"smtp inet x - - - - smtpd\n", "master.cf, line 1: bad private column"},
-		{"smtp inet n yes - - - smtpd\n", "master.cf, line 1: bad unpriv column"},
-		{"smtp inet n - 2 - - smtpd\n", "master.cf, line 1: bad chroot column"},
-		{"smtp inet y - - - - smtpd\n", "master.cf, line 1: an inet service cannot be private"},
-		{"qmgr unix n - - abc 1 qmgr\n", "master.cf, line 1: bad wakeup column"},
-		{"qmgr unix n - - -5 1 qmgr\n", "master.cf, line 1: bad wakeup column"},
-		{"qmgr unix n - - 5?? 1 qmgr\n", "master.cf, line 1: bad wakeup column"},
-		{"qmgr unix n - - ? 1 qmgr\n", "master.cf, line 1: bad wakeup column"},
-		{"qmgr unix n - - 99999999999 1 qmgr\n", "master.cf, line 1: bad wakeup column"},
-		{"qmgr unix n - - - -1 qmgr\n", "master.cf, line 1: bad maxproc column"},
-		{"qmgr unix n - - - x qmgr\n", "master.cf, line 1: bad maxproc column"},
-		{"qmgr unix n - - - 99999999999 qmgr\n", "master.cf, line 1: bad maxproc column"},
-		{"../x unix n - - - - qmgr\n", "master.cf, line 1: bad unix service name"},
-		{"a/b fifo n - - - - qmgr\n", "master.cf, line 1: bad fifo service name"},
-		{"1.2.3.4:99999 inet n - - - - smtpd\n", "master.cf, line 1: bad port"},
-		{"1.2.3.4:0 inet n - - - - smtpd\n", "master.cf, line 1: bad port"},
-		{"1.2.3.4: inet n - - - - smtpd\n", "master.cf, line 1: bad port"},
-		{":25 inet n - - - - smtpd\n", "master.cf, line 1: bad inet service"},
-		{"::1:25 inet n - - - - smtpd\n", "master.cf, line 1: bad inet service"},
-		{"[zz]:25 inet n - - - - smtpd\n", "master.cf, line 1: bad IPv6 address"},
-		{"[::1]25 inet n - - - - smtpd\n", "master.cf, line 1: bad inet service"},
-		{"smtp inet n - - - - /bin/sh\n", "master.cf, line 1: bad command"},
-		{"smtp inet n - - - - ../smtpd\n", "master.cf, line 1: bad command"},
-		{"{smtp} inet n - - - - smtpd\n", "master.cf, line 1: the service column must not be in braces"},
+	    {"smtp inet n - - - -\n",
+	     "master.cf, line 1: expected at least 8 columns"},
+	    {"smtp tcp n - - - - smtpd\n",
+	     "master.cf, line 1: bad service type \"tcp\""},
+	    {"smtp inet x - - - - smtpd\n",
+	     "master.cf, line 1: bad private column"},
+	    {"smtp inet n yes - - - smtpd\n",
+	     "master.cf, line 1: bad unpriv column"},
+	    {"smtp inet n - 2 - - smtpd\n",
+	     "master.cf, line 1: bad chroot column"},
+	    {"smtp inet y - - - - smtpd\n",
+	     "master.cf, line 1: an inet service cannot be private"},
+	    {"qmgr unix n - - abc 1 qmgr\n",
+	     "master.cf, line 1: bad wakeup column"},
+	    {"qmgr unix n - - -5 1 qmgr\n",
+	     "master.cf, line 1: bad wakeup column"},
+	    {"qmgr unix n - - 5?? 1 qmgr\n",
+	     "master.cf, line 1: bad wakeup column"},
+	    {"qmgr unix n - - ? 1 qmgr\n",
+	     "master.cf, line 1: bad wakeup column"},
+	    {"qmgr unix n - - 99999999999 1 qmgr\n",
+	     "master.cf, line 1: bad wakeup column"},
+	    {"qmgr unix n - - - -1 qmgr\n",
+	     "master.cf, line 1: bad maxproc column"},
+	    {"qmgr unix n - - - x qmgr\n",
+	     "master.cf, line 1: bad maxproc column"},
+	    {"qmgr unix n - - - 99999999999 qmgr\n",
+	     "master.cf, line 1: bad maxproc column"},
+	    {"../x unix n - - - - qmgr\n",
+	     "master.cf, line 1: bad unix service name"},
+	    {"a/b fifo n - - - - qmgr\n",
+	     "master.cf, line 1: bad fifo service name"},
+	    {"1.2.3.4:99999 inet n - - - - smtpd\n",
+	     "master.cf, line 1: bad port"},
+	    {"1.2.3.4:0 inet n - - - - smtpd\n", "master.cf, line 1: bad port"},
+	    {"1.2.3.4: inet n - - - - smtpd\n", "master.cf, line 1: bad port"},
+	    {":25 inet n - - - - smtpd\n",
+	     "master.cf, line 1: bad inet service"},
+	    {"::1:25 inet n - - - - smtpd\n",
+	     "master.cf, line 1: bad inet service"},
+	    {"[zz]:25 inet n - - - - smtpd\n",
+	     "master.cf, line 1: bad IPv6 address"},
+	    {"[::1]25 inet n - - - - smtpd\n",
+	     "master.cf, line 1: bad inet service"},
+	    {"smtp inet n - - - - /bin/sh\n", "master.cf, line 1: bad command"},
+	    {"smtp inet n - - - - ../smtpd\n",
+	     "master.cf, line 1: bad command"},
+	    {"{smtp} inet n - - - - smtpd\n",
+	     "master.cf, line 1: the service column must not be in braces"},
 	};
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		parse_fails(cases[i].text, cases[i].want);
 }
 
 static void test_args_and_overrides(void **state)
 {
-	struct master_cf cf = parse_ok(
-		"# submission, Postfix-style\n"
-		"submission inet n - y - - smtpd\n"
-		"  -o syslog_name=postfix/submission\n"
-		"  # a comment inside the entry\n"
-		"\n"
-		"  -o { smtpd_tls_security_level = encrypt }\n"
-		"  -o { smtpd_banner = $myhostname ready }\n"
-		"  -osmtpd_sasl_auth_enable=yes\n"
-		"  -o content_filter=\n"
-		"  -v { arg with  spaces } {} -D\n"
-		"pipe unix - n n - - pipe flags=Rq user=nobody argv=/bin/cat ${recipient}\n");
+	struct master_cf cf =
+	    parse_ok("# submission, Postfix-style\n"
+		     "submission inet n - y - - smtpd\n"
+		     "  -o syslog_name=postfix/submission\n"
+		     "  # a comment inside the entry\n"
+		     "\n"
+		     "  -o { smtpd_tls_security_level = encrypt }\n"
+		     "  -o { smtpd_banner = $myhostname ready }\n"
+		     "  -osmtpd_sasl_auth_enable=yes\n"
+		     "  -o content_filter=\n"
+		     "  -v { arg with  spaces } {} -D\n"
+		     "pipe unix - n n - - pipe flags=Rq user=nobody "
+		     "argv=/bin/cat ${recipient}\n");
 	const struct master_ent *e = cf.ents;
 	static const char *const args[] = {
-		"-o", "syslog_name=postfix/submission",
-		"-o", "smtpd_tls_security_level=encrypt",
-		"-o", "smtpd_banner=$myhostname ready",
-		"-o", "smtpd_sasl_auth_enable=yes",
-		"-o", "content_filter=",
-		"-v", "arg with  spaces", "", "-D",
+	    "-o", "syslog_name=postfix/submission",
+	    "-o", "smtpd_tls_security_level=encrypt",
+	    "-o", "smtpd_banner=$myhostname ready",
+	    "-o", "smtpd_sasl_auth_enable=yes",
+	    "-o", "content_filter=",
+	    "-v", "arg with  spaces",
+	    "",	  "-D",
 	};
 
-	(void) state;
+	(void)state;
 	assert_int_equal(cf.count, 2);
 	assert_int_equal(e->line, 2);
 	assert_int_equal(e->nargs, sizeof(args) / sizeof(args[0]));
@@ -187,12 +212,13 @@ static void test_args_and_overrides(void **state)
 	assert_string_equal(e->overrides[2], "smtpd_banner=$myhostname ready");
 	assert_string_equal(e->overrides[4], "content_filter=");
 	assert_null(e->overrides[5]);
-	assert_string_equal(e->text,
-			    "submission inet n - y - - smtpd -o syslog_name=postfix/submission "
-			    "-o smtpd_tls_security_level=encrypt "
-			    "-o { smtpd_banner = $myhostname ready } "
-			    "-o smtpd_sasl_auth_enable=yes -o { content_filter = } "
-			    "-v { arg with  spaces } { } -D");
+	assert_string_equal(
+	    e->text,
+	    "submission inet n - y - - smtpd -o syslog_name=postfix/submission "
+	    "-o smtpd_tls_security_level=encrypt "
+	    "-o { smtpd_banner = $myhostname ready } "
+	    "-o smtpd_sasl_auth_enable=yes -o { content_filter = } "
+	    "-v { arg with  spaces } { } -D");
 	e = cf.ents + 1;
 	assert_int_equal(e->line, 11);
 	assert_int_equal(e->nargs, 4);
@@ -200,7 +226,8 @@ static void test_args_and_overrides(void **state)
 	master_cf_free(&cf);
 
 	/* The normalised text parses back to the same entry. */
-	cf = parse_ok("submission inet n - y - - smtpd -o { a = b c } { x  y } {}\n");
+	cf = parse_ok(
+	    "submission inet n - y - - smtpd -o { a = b c } { x  y } {}\n");
 	char *text = mystrdup(cf.ents[0].text);
 	master_cf_free(&cf);
 	cf = parse_ok(text);
@@ -214,7 +241,7 @@ static void test_args_and_overrides(void **state)
 
 static void test_arg_errors(void **state)
 {
-	(void) state;
+	(void)state;
 	parse_fails("smtp inet n - - - - smtpd -o\n",
 		    "master.cf, line 1: -o at the end of the entry");
 	parse_fails("smtp inet n - - - - smtpd -o novalue\n",
@@ -233,7 +260,7 @@ static void test_arg_errors(void **state)
 
 static void test_whole_file_or_nothing(void **state)
 {
-	(void) state;
+	(void)state;
 	/* Errors name the first line of the bad entry. */
 	parse_fails("smtp inet n - - - - smtpd\n"
 		    "# comment\n"
@@ -254,7 +281,7 @@ static void test_duplicates(void **state)
 				       "pickup unix n - - 60 1 pickup\n"
 				       "smtp inet n - - - 5 smtpd -v\n");
 
-	(void) state;
+	(void)state;
 	assert_int_equal(cf.count, 3);
 	assert_string_equal(cf.ents[0].text, "smtp unix - - - - - smtp");
 	assert_string_equal(cf.ents[2].text, "smtp inet n - - - 5 smtpd -v");
@@ -269,17 +296,19 @@ static void test_overlong(void **state)
 	char *text = mymalloc(len + 64);
 	char service[MASTER_CF_SERVICE_MAX + 40];
 
-	(void) state;
+	(void)state;
 	strcpy(text, "smtp inet n - - - - smtpd ");
 	memset(text + strlen(text), 'a', len);
 	text[len + 20] = '\n';
 	text[len + 21] = 0;
-	parse_fails(text, "master.cf, line 1: logical line is longer than 65536 bytes");
+	parse_fails(
+	    text, "master.cf, line 1: logical line is longer than 65536 bytes");
 	myfree(text);
 
 	memset(service, 'x', sizeof(service));
 	memcpy(service + MASTER_CF_SERVICE_MAX + 1, " unix - - - - - x\n", 19);
-	parse_fails(service, "master.cf, line 1: service name is longer than 100 bytes");
+	parse_fails(service,
+		    "master.cf, line 1: service name is longer than 100 bytes");
 }
 
 static void test_read_file(void **state)
@@ -287,11 +316,13 @@ static void test_read_file(void **state)
 	char dir[PATH_MAX], path[PATH_MAX + 16], *err = NULL;
 	const char *t = getenv("TMPDIR");
 	struct master_cf cf = {NULL, 0};
-	static const char text[] = "smtp inet n - - - - smtpd\nx unix - - - - - x\0y\n";
+	static const char text[] =
+	    "smtp inet n - - - - smtpd\nx unix - - - - - x\0y\n";
 	FILE *fp;
 
-	(void) state;
-	snprintf(dir, sizeof(dir), "%s/test_master_cf.XXXXXX", t && *t ? t : "/tmp");
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/test_master_cf.XXXXXX",
+		 t && *t ? t : "/tmp");
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/master.cf", dir);
 	assert_int_equal(master_cf_read(path, 100, &cf, &err), -1);
@@ -319,15 +350,15 @@ static void test_read_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_columns),
-		cmocka_unit_test(test_column_errors),
-		cmocka_unit_test(test_args_and_overrides),
-		cmocka_unit_test(test_arg_errors),
-		cmocka_unit_test(test_whole_file_or_nothing),
-		cmocka_unit_test(test_duplicates),
-		cmocka_unit_test(test_overlong),
-		cmocka_unit_test(test_read_file),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_columns),
+	    cmocka_unit_test(test_column_errors),
+	    cmocka_unit_test(test_args_and_overrides),
+	    cmocka_unit_test(test_arg_errors),
+	    cmocka_unit_test(test_whole_file_or_nothing),
+	    cmocka_unit_test(test_duplicates),
+	    cmocka_unit_test(test_overlong),
+	    cmocka_unit_test(test_read_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
