@@ -72,7 +72,7 @@ static int cdbd_lookup(struct dict *dict, const char *key, const char **value)
 			return DICT_ERROR;
 		return dict_lookup(dc->mem, key, value);
 	}
-	for (int with_nul = 1; with_nul >= 0; with_nul--) {
+	for (int with_nul = 1; with_nul >= (*key ? 0 : 1); with_nul--) {
 		errno = 0;
 		ret = cdb_find(&dc->cdb, key, (unsigned) (klen + with_nul));
 		if (ret < 0)

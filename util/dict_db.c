@@ -83,7 +83,7 @@ static int ddb_lookup(struct dict *dict, const char *key, const char **value)
 	if (dd->db == NULL)
 		return ddb_closed(dd);
 	/* With NUL first (postern, postmap), then without (other tools). */
-	for (int with_nul = 1; with_nul >= 0; with_nul--) {
+	for (int with_nul = 1; with_nul >= (*key ? 0 : 1); with_nul--) {
 		ddb_datum(&k, key, with_nul);
 		memset(&v, 0, sizeof(v));
 		err = dd->db->get(dd->db, NULL, &k, &v, 0);
@@ -124,7 +124,7 @@ static int ddb_remove(struct dict *dict, const char *key)
 
 	if (dd->db == NULL)
 		return ddb_closed(dd);
-	for (int with_nul = 1; with_nul >= 0; with_nul--) {
+	for (int with_nul = 1; with_nul >= (*key ? 0 : 1); with_nul--) {
 		ddb_datum(&k, key, with_nul);
 		err = dd->db->del(dd->db, NULL, &k, 0);
 		if (err == 0)

@@ -97,8 +97,8 @@ static int lm_lookup(struct dict *dict, const char *key, const char **value)
 
 	if (lm_txn(dl, &txn) < 0)
 		return DICT_ERROR;
-	for (int with_nul = 1; with_nul >= 0 && err == MDB_NOTFOUND;
-	     with_nul--) {
+	for (int with_nul = 1; with_nul >= (*key ? 0 : 1)
+	     && err == MDB_NOTFOUND; with_nul--) {
 		lm_datum(&k, key, with_nul);
 		if ((err = mdb_get(txn, dl->dbi, &k, &v)) == 0)
 			*value = lm_copy(dl->value, &v);
@@ -144,8 +144,8 @@ static int lm_remove(struct dict *dict, const char *key)
 
 	if (lm_txn(dl, &txn) < 0)
 		return DICT_ERROR;
-	for (int with_nul = 1; with_nul >= 0 && err == MDB_NOTFOUND;
-	     with_nul--) {
+	for (int with_nul = 1; with_nul >= (*key ? 0 : 1)
+	     && err == MDB_NOTFOUND; with_nul--) {
 		lm_datum(&k, key, with_nul);
 		err = mdb_del(txn, dl->dbi, &k, NULL);
 	}
