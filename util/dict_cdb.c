@@ -257,6 +257,23 @@ static int cdb_load(struct dict_cdb *dc, struct strbuf *why)
 	return ret == DICT_ERROR ? -1 : 0;
 }
 
+/* Install an empty table at dc->path unless one appeared meanwhile. */
+static int cdb_create_empty(struct dict_cdb *dc, struct strbuf *why)
+{
+	char *tmp = dict_file_temp(dc->path, why);
+	int ret = -1;
+
+	if (tmp == NULL)
+		return -1;
+	if (cdb_write(dc, tmp) < 0)
+		strbuf_puts(why, dict_error(&dc->dict));
+	else if (dict_file_install_new(tmp, dc->path, why) >= 0)
+		ret = 0;
+	(void) unlink(tmp);
+	myfree(tmp);
+	return ret;
+}
+
 struct dict *dict_cdb_open(const char *name, int flags, struct strbuf *why)
 {
 	struct dict *dict = dict_alloc("cdb", name, flags,
@@ -281,18 +298,19 @@ struct dict *dict_cdb_open(const char *name, int flags, struct strbuf *why)
 	if (flags & DICT_TRUNC) {
 		/* The new file is written whole by dict_commit. */
 	} else if (flags & DICT_WRITE) {
-		dc->lock_fd = dict_file_lock(dc->path, why);
-		if (dc->lock_fd == -2) {
+		/* A missing table is first created empty, so that two
+		 * creators serialise on its lock like any two writers. */
+		while ((dc->lock_fd = dict_file_lock(dc->path, why)) == -2) {
 			if (!(flags & DICT_CREATE)) {
 				strbuf_printf(why, "open %s: %s", dc->path,
 					      strerror(ENOENT));
 				goto fail;
 			}
-			/* A new table: nothing to lock or load. Two creators
-			 * race like two rebuilds; the later one wins. */
-		} else if (dc->lock_fd < 0 || cdb_load(dc, why) < 0) {
-			goto fail;
+			if (cdb_create_empty(dc, why) < 0)
+				goto fail;
 		}
+		if (dc->lock_fd < 0 || cdb_load(dc, why) < 0)
+			goto fail;
 	} else if (cdb_open_read(dc, why) < 0) {
 		goto fail;
 	}
