@@ -29,9 +29,9 @@
 #include "strbuf.h"
 
 struct options {
-	int dict_flags;		/* DICT_FOLD_KEYS, DICT_DUP_REPLACE */
-	int text_flags;		/* DICT_TEXT_ALIAS */
-	int quiet_dups;		/* -w */
+	int dict_flags; /* DICT_FOLD_KEYS, DICT_DUP_REPLACE */
+	int text_flags; /* DICT_TEXT_ALIAS */
+	int quiet_dups; /* -w */
 };
 
 static void usage(void)
@@ -48,7 +48,7 @@ static char *table_spec(const char *arg)
 {
 	const char *colon = strchr(arg, ':');
 	struct strbuf *spec = strbuf_new(STRBUF_NO_MAX);
-	char *type = colon ? mystrndup(arg, (size_t) (colon - arg)) : NULL;
+	char *type = colon ? mystrndup(arg, (size_t)(colon - arg)) : NULL;
 	char *result;
 
 	if (type && dict_type_known(type))
@@ -65,11 +65,11 @@ struct load_ctx {
 	struct dict *dict;
 	const struct options *opt;
 	const char *origin;
-	int status;		/* exit status of a failed update */
+	int status; /* exit status of a failed update */
 };
 
-static int load_entry(void *ctx, const char *key, const char *value,
-		      int lineno, struct strbuf *why)
+static int load_entry(void *ctx, const char *key, const char *value, int lineno,
+		      struct strbuf *why)
 {
 	struct load_ctx *lc = ctx;
 	int ret = dict_update(lc->dict, key, value);
@@ -82,7 +82,8 @@ static int load_entry(void *ctx, const char *key, const char *value,
 	}
 	if (ret == DICT_EXISTS && !lc->opt->quiet_dups)
 		msg_warn("%s:%d: duplicate entry for \"%s\", keeping the first "
-			 "(use -r to replace)", lc->origin, lineno, key);
+			 "(use -r to replace)",
+			 lc->origin, lineno, key);
 	return 0;
 }
 
@@ -94,8 +95,8 @@ static int load(struct dict *dict, FILE *src, const char *origin,
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	int status = 0;
 
-	if (dict_text_parse(src, origin, opt->text_flags, load_entry, &lc, why)
-	    < 0) {
+	if (dict_text_parse(src, origin, opt->text_flags, load_entry, &lc,
+			    why) < 0) {
 		msg_error("%s", strbuf_str(why));
 		status = lc.status;
 	}
@@ -107,7 +108,7 @@ static int build(const char *arg, const struct options *opt)
 {
 	char *spec = table_spec(arg);
 	const char *name = strchr(spec, ':') + 1;
-	char *type = mystrndup(spec, (size_t) (name - 1 - spec));
+	char *type = mystrndup(spec, (size_t)(name - 1 - spec));
 	struct dict *dict = NULL;
 	char *err = NULL;
 	FILE *src = NULL;
@@ -115,7 +116,8 @@ static int build(const char *arg, const struct options *opt)
 
 	if (!dict_type_buildable(type, NULL)) {
 		msg_error("%s: a %s table is read directly and not built; "
-			  "use -q to test it", spec, type);
+			  "use -q to test it",
+			  spec, type);
 		status = EX_USAGE;
 	} else if ((src = fopen(name, "re")) == NULL) {
 		/* Never replace a table with an empty one because its source
@@ -126,14 +128,14 @@ static int build(const char *arg, const struct options *opt)
 				     &err)) == NULL) {
 		msg_error("%s", err);
 		status = EX_TEMPFAIL;
-	} else if ((status = load(dict, src, name, opt)) == 0
-		   && dict_commit(dict) < 0) {
+	} else if ((status = load(dict, src, name, opt)) == 0 &&
+		   dict_commit(dict) < 0) {
 		msg_error("%s", dict_error(dict));
 		status = EX_TEMPFAIL;
 	}
 	if (src)
 		fclose(src);
-	dict_close(&dict);	/* discards the build unless committed */
+	dict_close(&dict); /* discards the build unless committed */
 	myfree(err);
 	myfree(type);
 	myfree(spec);
@@ -142,7 +144,7 @@ static int build(const char *arg, const struct options *opt)
 
 static struct dict **open_all(int argc, char **argv, int flags)
 {
-	struct dict **dicts = mycalloc((size_t) argc + 1, sizeof(*dicts));
+	struct dict **dicts = mycalloc((size_t)argc + 1, sizeof(*dicts));
 	char *spec, *err = NULL;
 
 	for (int i = 0; i < argc; i++) {
@@ -177,14 +179,16 @@ static int next_key(const char *arg, struct strbuf *line, int *done)
 		strbuf_reset(line);
 		while ((ch = getchar()) != EOF && ch != '\n')
 			if (strbuf_putc(line, ch) < 0)
-				msg_fatal_status(EX_DATAERR, "stdin: key longer "
-						 "than %d bytes", DICT_KEY_MAX);
+				msg_fatal_status(EX_DATAERR,
+						 "stdin: key longer "
+						 "than %d bytes",
+						 DICT_KEY_MAX);
 		if (ch == EOF && strbuf_len(line) == 0) {
 			*done = 1;
 			return 0;
 		}
-		while (strbuf_len(line) > 0
-		       && strchr(" \t\r", line->data[strbuf_len(line) - 1]))
+		while (strbuf_len(line) > 0 &&
+		       strchr(" \t\r", line->data[strbuf_len(line) - 1]))
 			strbuf_truncate(line, strbuf_len(line) - 1);
 		if (strbuf_len(line) > 0)
 			return 1;
@@ -194,8 +198,8 @@ static int next_key(const char *arg, struct strbuf *line, int *done)
 static int query(const char *key_arg, int argc, char **argv,
 		 const struct options *opt)
 {
-	struct dict **dicts = open_all(argc, argv, opt->dict_flags
-						   & DICT_FOLD_KEYS);
+	struct dict **dicts =
+	    open_all(argc, argv, opt->dict_flags & DICT_FOLD_KEYS);
 	struct strbuf *key = strbuf_new(DICT_KEY_MAX);
 	int many = strcmp(key_arg, "-") == 0;
 	int done = 0, found = 0;
@@ -227,12 +231,11 @@ static int query(const char *key_arg, int argc, char **argv,
 	return found ? 0 : 1;
 }
 
-static int delete(const char *key_arg, int argc, char **argv,
-		  const struct options *opt)
+static int delete (const char *key_arg, int argc, char **argv,
+		   const struct options *opt)
 {
-	struct dict **dicts = open_all(argc, argv, DICT_WRITE
-						   | (opt->dict_flags
-						      & DICT_FOLD_KEYS));
+	struct dict **dicts = open_all(
+	    argc, argv, DICT_WRITE | (opt->dict_flags & DICT_FOLD_KEYS));
 	struct strbuf *key = strbuf_new(DICT_KEY_MAX);
 	int done = 0, found = 0;
 
@@ -261,13 +264,13 @@ static int incremental(const char *arg, const struct options *opt)
 	struct dict *dict;
 	int status;
 
-	dict = dict_open(spec, DICT_WRITE | DICT_CREATE | opt->dict_flags,
-			 &err);
+	dict =
+	    dict_open(spec, DICT_WRITE | DICT_CREATE | opt->dict_flags, &err);
 	if (dict == NULL)
 		msg_fatal_status(EX_TEMPFAIL, "%s", err);
 	/* Nothing is committed unless all of stdin was good. */
-	if ((status = load(dict, stdin, "stdin", opt)) == 0
-	    && dict_commit(dict) < 0) {
+	if ((status = load(dict, stdin, "stdin", opt)) == 0 &&
+	    dict_commit(dict) < 0) {
 		msg_error("%s", dict_error(dict));
 		status = EX_TEMPFAIL;
 	}
@@ -339,8 +342,10 @@ int main(int argc, char **argv)
 		case 'i':
 		case 's':
 			if (mode != 0 && mode != ch)
-				msg_fatal_status(EX_USAGE, "-%c and -%c cannot "
-						 "be combined", mode, ch);
+				msg_fatal_status(EX_USAGE,
+						 "-%c and -%c cannot "
+						 "be combined",
+						 mode, ch);
 			mode = ch;
 			break;
 		default:
@@ -360,9 +365,11 @@ int main(int argc, char **argv)
 	if (*var_maillog_file && msg_set_output(var_maillog_file) < 0)
 		msg_warn("open %s: %s", var_maillog_file, strerror(errno));
 	if (!dict_type_buildable(var_default_database_type, NULL))
-		msg_fatal_status(EX_CONFIG, "default_database_type = %s: not "
+		msg_fatal_status(EX_CONFIG,
+				 "default_database_type = %s: not "
 				 "a table type that postern-map builds (hash, "
-				 "btree, lmdb, cdb)", var_default_database_type);
+				 "btree, lmdb, cdb)",
+				 var_default_database_type);
 
 	argc -= optind;
 	argv += optind;
@@ -370,7 +377,7 @@ int main(int argc, char **argv)
 	case 'q':
 		return query(key, argc, argv, &opt);
 	case 'd':
-		return delete(key, argc, argv, &opt);
+		return delete (key, argc, argv, &opt);
 	case 'i':
 		return incremental(argv[0], &opt);
 	case 's':

@@ -63,7 +63,7 @@ char **access_lookup_keys(const char *key, enum access_key_type type)
 	char *at;
 
 	for (char *cp = lower; *cp; cp++)
-		*cp = (char) tolower((unsigned char) *cp);
+		*cp = (char)tolower((unsigned char)*cp);
 	switch (type) {
 	case ACCESS_KEY_ADDRESS:
 		add_key(&kl, lower, strlen(lower));
@@ -72,7 +72,7 @@ char **access_lookup_keys(const char *key, enum access_key_type type)
 		if ((at = strrchr(lower, '@')) != NULL) {
 			add_domain(&kl, at + 1);
 			if (at > lower && at[1] != 0)
-				add_key(&kl, lower, (size_t) (at - lower) + 1);
+				add_key(&kl, lower, (size_t)(at - lower) + 1);
 		} else if (*lower) {
 			struct strbuf *user = strbuf_new(STRBUF_NO_MAX);
 
@@ -106,9 +106,8 @@ void access_keys_free(char ***keysp)
 	*keysp = NULL;
 }
 
-int access_lookup(struct dict *dict, const char *key,
-		  enum access_key_type type, const char **value,
-		  struct strbuf *matched)
+int access_lookup(struct dict *dict, const char *key, enum access_key_type type,
+		  const char **value, struct strbuf *matched)
 {
 	char **keys;
 	int ret = DICT_NOTFOUND;

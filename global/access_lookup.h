@@ -25,9 +25,9 @@ struct dict;
 struct strbuf;
 
 enum access_key_type {
-	ACCESS_KEY_ADDRESS,	/* user@domain, or a bare local part */
-	ACCESS_KEY_DOMAIN,	/* a host or domain name */
-	ACCESS_KEY_IPADDR,	/* an IPv4 or IPv6 address, maybe in [] */
+	ACCESS_KEY_ADDRESS, /* user@domain, or a bare local part */
+	ACCESS_KEY_DOMAIN,  /* a host or domain name */
+	ACCESS_KEY_IPADDR,  /* an IPv4 or IPv6 address, maybe in [] */
 };
 
 /* The keys to try for key, in order: a NULL-terminated array of malloc'd
@@ -38,8 +38,7 @@ void access_keys_free(char ***keysp);
 /* Look key up in dict in the order above. DICT_FOUND with *value (owned by
  * dict until its next call) and the key that matched in matched (may be
  * NULL); DICT_NOTFOUND; or DICT_ERROR (reason in dict_error(dict)). */
-int access_lookup(struct dict *dict, const char *key,
-		  enum access_key_type type, const char **value,
-		  struct strbuf *matched);
+int access_lookup(struct dict *dict, const char *key, enum access_key_type type,
+		  const char **value, struct strbuf *matched);
 
 #endif

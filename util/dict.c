@@ -23,29 +23,29 @@
 struct dict_type {
 	const char *name;
 	struct dict *(*open)(const char *name, int flags, struct strbuf *why);
-	const char *suffix;	/* file suffix if built by postern-map */
-	int writable;		/* supports DICT_WRITE / DICT_TRUNC */
+	const char *suffix; /* file suffix if built by postern-map */
+	int writable;	    /* supports DICT_WRITE / DICT_TRUNC */
 };
 
 static const struct dict_type dict_types[] = {
-	{"hash", dict_hash_open, ".db", 1},
-	{"btree", dict_btree_open, ".db", 1},
-	{"lmdb", dict_lmdb_open, ".lmdb", 1},
-	{"cdb", dict_cdb_open, ".cdb", 1},
-	{"texthash", dict_texthash_open, NULL, 0},
-	{"inline", dict_inline_open, NULL, 0},
-	{"static", dict_static_open, NULL, 0},
-	{"cidr", dict_cidr_open, NULL, 0},
-	{"regexp", dict_regexp_open, NULL, 0},
-	{"pcre", dict_pcre_open, NULL, 0},
-	{"unix", dict_unix_open, NULL, 0},
+    {"hash", dict_hash_open, ".db", 1},
+    {"btree", dict_btree_open, ".db", 1},
+    {"lmdb", dict_lmdb_open, ".lmdb", 1},
+    {"cdb", dict_cdb_open, ".cdb", 1},
+    {"texthash", dict_texthash_open, NULL, 0},
+    {"inline", dict_inline_open, NULL, 0},
+    {"static", dict_static_open, NULL, 0},
+    {"cidr", dict_cidr_open, NULL, 0},
+    {"regexp", dict_regexp_open, NULL, 0},
+    {"pcre", dict_pcre_open, NULL, 0},
+    {"unix", dict_unix_open, NULL, 0},
 };
 
 static const struct dict_type *dict_type_find(const char *type, size_t len)
 {
 	for (size_t i = 0; i < sizeof(dict_types) / sizeof(dict_types[0]); i++)
-		if (strlen(dict_types[i].name) == len
-		    && strncmp(dict_types[i].name, type, len) == 0)
+		if (strlen(dict_types[i].name) == len &&
+		    strncmp(dict_types[i].name, type, len) == 0)
 			return &dict_types[i];
 	return NULL;
 }
@@ -117,9 +117,9 @@ int dict_changed(const struct dict *dict)
 		return 0;
 	if (stat(dict->watch_path, &st) < 0)
 		return 1;
-	return st.st_dev != dict->watch_dev || st.st_ino != dict->watch_ino
-	       || st.st_mtim.tv_sec != dict->watch_mtime.tv_sec
-	       || st.st_mtim.tv_nsec != dict->watch_mtime.tv_nsec;
+	return st.st_dev != dict->watch_dev || st.st_ino != dict->watch_ino ||
+	       st.st_mtim.tv_sec != dict->watch_mtime.tv_sec ||
+	       st.st_mtim.tv_nsec != dict->watch_mtime.tv_nsec;
 }
 
 struct dict *dict_open(const char *spec, int flags, char **errp)
@@ -139,9 +139,9 @@ struct dict *dict_open(const char *spec, int flags, char **errp)
 		return NULL;
 	}
 	why = strbuf_new(STRBUF_NO_MAX);
-	if ((dt = dict_type_find(spec, (size_t) (colon - spec))) == NULL) {
+	if ((dt = dict_type_find(spec, (size_t)(colon - spec))) == NULL) {
 		strbuf_printf(why, "table \"%s\": unknown table type \"%.*s\"",
-			      spec, (int) (colon - spec), spec);
+			      spec, (int)(colon - spec), spec);
 	} else if ((flags & (DICT_WRITE | DICT_TRUNC)) && !dt->writable) {
 		strbuf_printf(why, "table \"%s\": type %s is read-only", spec,
 			      dt->name);
@@ -167,7 +167,7 @@ static const char *dict_key(struct dict *dict, const char *key)
 		return key;
 	strbuf_reset(dict->fold);
 	for (const char *cp = key; *cp; cp++)
-		strbuf_putc(dict->fold, tolower((unsigned char) *cp));
+		strbuf_putc(dict->fold, tolower((unsigned char)*cp));
 	return strbuf_str(dict->fold);
 }
 
@@ -201,8 +201,7 @@ int dict_update(struct dict *dict, const char *key, const char *value)
 		return dict_set_error(dict, "%s:%s: key longer than %d bytes",
 				      dict->type, dict->name, DICT_KEY_MAX);
 	if (strlen(value) > DICT_VALUE_MAX)
-		return dict_set_error(dict,
-				      "%s:%s: value longer than %d bytes",
+		return dict_set_error(dict, "%s:%s: value longer than %d bytes",
 				      dict->type, dict->name, DICT_VALUE_MAX);
 	return dict->update(dict, dict_key(dict, key), value);
 }

@@ -37,22 +37,22 @@ struct strbuf;
 #define DICT_EXISTS 1
 
 /* Open flags. Without DICT_WRITE a table is read-only. */
-#define DICT_WRITE 0x01		/* allow update and delete, in place */
-#define DICT_CREATE 0x02	/* with DICT_WRITE: create a missing table */
-#define DICT_TRUNC 0x04		/* build from empty; dict_commit() installs */
-#define DICT_FOLD_KEYS 0x08	/* lowercase keys on lookup and update */
-#define DICT_DUP_REPLACE 0x10	/* update replaces an existing key */
+#define DICT_WRITE 0x01	      /* allow update and delete, in place */
+#define DICT_CREATE 0x02      /* with DICT_WRITE: create a missing table */
+#define DICT_TRUNC 0x04	      /* build from empty; dict_commit() installs */
+#define DICT_FOLD_KEYS 0x08   /* lowercase keys on lookup and update */
+#define DICT_DUP_REPLACE 0x10 /* update replaces an existing key */
 /* Set by the table type, not by callers. */
-#define DICT_PATTERN 0x100	/* keys are matched (regexp, pcre, cidr) */
-#define DICT_NO_FOLD 0x200	/* the type ignores DICT_FOLD_KEYS */
+#define DICT_PATTERN 0x100 /* keys are matched (regexp, pcre, cidr) */
+#define DICT_NO_FOLD 0x200 /* the type ignores DICT_FOLD_KEYS */
 
 /* Limits on what a table accepts, so no input grows memory unbounded. */
 #define DICT_KEY_MAX 4096
 #define DICT_VALUE_MAX (1024 * 1024)
 
 struct dict {
-	const char *type;	/* "hash", ... (static) */
-	char *name;		/* what follows "type:" */
+	const char *type; /* "hash", ... (static) */
+	char *name;	  /* what follows "type:" */
 	int flags;
 	/* Operations; a type leaves one NULL when it cannot do it. Keys
 	 * arrive already folded when DICT_FOLD_KEYS applies. */
@@ -63,9 +63,9 @@ struct dict {
 			const char **value);
 	int (*commit)(struct dict *);
 	void (*close)(struct dict *);
-	struct strbuf *why;	/* reason for the last DICT_ERROR */
-	struct strbuf *fold;	/* the folded key */
-	char *watch_path;	/* file whose replacement dict_changed sees */
+	struct strbuf *why;  /* reason for the last DICT_ERROR */
+	struct strbuf *fold; /* the folded key */
+	char *watch_path;    /* file whose replacement dict_changed sees */
 	dev_t watch_dev;
 	ino_t watch_ino;
 	struct timespec watch_mtime;
@@ -110,7 +110,7 @@ struct dict *dict_alloc(const char *type, const char *name, int flags,
 			size_t size);
 /* For table types: set the reason of a DICT_ERROR; returns DICT_ERROR. */
 int dict_set_error(struct dict *dict, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* For table types: remember path's identity for dict_changed(). */
 void dict_watch(struct dict *dict, const char *path);
 

@@ -20,10 +20,10 @@
 
 struct dict_cdb {
 	struct dict dict;
-	struct cdb cdb;		/* read mode */
+	struct cdb cdb; /* read mode */
 	int fd;
 	unsigned seq_pos;
-	struct dict *mem;	/* write modes: the whole table */
+	struct dict *mem; /* write modes: the whole table */
 	char *path;
 	int lock_fd;
 	int committed;
@@ -63,7 +63,7 @@ static int cdb_mem(struct dict_cdb *dc)
 
 static int cdbd_lookup(struct dict *dict, const char *key, const char **value)
 {
-	struct dict_cdb *dc = (struct dict_cdb *) dict;
+	struct dict_cdb *dc = (struct dict_cdb *)dict;
 	size_t klen = strlen(key);
 	int ret;
 
@@ -74,7 +74,7 @@ static int cdbd_lookup(struct dict *dict, const char *key, const char **value)
 	}
 	for (int with_nul = 1; with_nul >= (*key ? 0 : 1); with_nul--) {
 		errno = 0;
-		ret = cdb_find(&dc->cdb, key, (unsigned) (klen + with_nul));
+		ret = cdb_find(&dc->cdb, key, (unsigned)(klen + with_nul));
 		if (ret < 0)
 			return cdb_err(dc, "read");
 		if (ret > 0) {
@@ -92,7 +92,7 @@ static int cdbd_lookup(struct dict *dict, const char *key, const char **value)
 
 static int cdbd_update(struct dict *dict, const char *key, const char *value)
 {
-	struct dict_cdb *dc = (struct dict_cdb *) dict;
+	struct dict_cdb *dc = (struct dict_cdb *)dict;
 
 	if (cdb_mem(dc) < 0)
 		return DICT_ERROR;
@@ -101,7 +101,7 @@ static int cdbd_update(struct dict *dict, const char *key, const char *value)
 
 static int cdbd_remove(struct dict *dict, const char *key)
 {
-	struct dict_cdb *dc = (struct dict_cdb *) dict;
+	struct dict_cdb *dc = (struct dict_cdb *)dict;
 
 	if (cdb_mem(dc) < 0)
 		return DICT_ERROR;
@@ -120,8 +120,8 @@ static int cdb_file_sequence(struct dict_cdb *dc, int first, const char **key,
 		return cdb_err(dc, "read");
 	if (ret == 0)
 		return DICT_NOTFOUND;
-	*key = cdb_copy(dc, dc->key, cdb_keypos(&dc->cdb),
-			cdb_keylen(&dc->cdb));
+	*key =
+	    cdb_copy(dc, dc->key, cdb_keypos(&dc->cdb), cdb_keylen(&dc->cdb));
 	*value = cdb_copy(dc, dc->value, cdb_datapos(&dc->cdb),
 			  cdb_datalen(&dc->cdb));
 	if (*key == NULL || *value == NULL) {
@@ -134,7 +134,7 @@ static int cdb_file_sequence(struct dict_cdb *dc, int first, const char **key,
 static int cdbd_sequence(struct dict *dict, int first, const char **key,
 			 const char **value)
 {
-	struct dict_cdb *dc = (struct dict_cdb *) dict;
+	struct dict_cdb *dc = (struct dict_cdb *)dict;
 
 	if (dc->mem == NULL)
 		return cdb_file_sequence(dc, first, key, value);
@@ -155,11 +155,11 @@ static int cdb_write(struct dict_cdb *dc, const char *tmp)
 				      strerror(errno));
 	if (cdb_make_start(&cm, fd) < 0)
 		goto fail;
-	while ((ret = dict_sequence(dc->mem, first, &key, &value))
-	       == DICT_FOUND) {
+	while ((ret = dict_sequence(dc->mem, first, &key, &value)) ==
+	       DICT_FOUND) {
 		first = 0;
-		if (cdb_make_add(&cm, key, (unsigned) strlen(key) + 1, value,
-				 (unsigned) strlen(value) + 1) < 0)
+		if (cdb_make_add(&cm, key, (unsigned)strlen(key) + 1, value,
+				 (unsigned)strlen(value) + 1) < 0)
 			goto fail;
 	}
 	if (cdb_make_finish(&cm) < 0)
@@ -177,7 +177,7 @@ fail:
 
 static int cdbd_commit(struct dict *dict)
 {
-	struct dict_cdb *dc = (struct dict_cdb *) dict;
+	struct dict_cdb *dc = (struct dict_cdb *)dict;
 	char *tmp;
 	int ret = 0;
 
@@ -187,20 +187,19 @@ static int cdbd_commit(struct dict *dict)
 		return DICT_ERROR;
 	if ((tmp = dict_file_temp(dc->path, dict->why)) == NULL)
 		return DICT_ERROR;
-	if (cdb_write(dc, tmp) < 0
-	    || dict_file_install(tmp, dc->path, dc->lock_fd >= 0, dict->why)
-		       < 0)
+	if (cdb_write(dc, tmp) < 0 ||
+	    dict_file_install(tmp, dc->path, dc->lock_fd >= 0, dict->why) < 0)
 		ret = DICT_ERROR;
 	else
 		dc->committed = 1;
-	(void) unlink(tmp);
+	(void)unlink(tmp);
 	myfree(tmp);
 	return ret;
 }
 
 static void cdbd_close(struct dict *dict)
 {
-	struct dict_cdb *dc = (struct dict_cdb *) dict;
+	struct dict_cdb *dc = (struct dict_cdb *)dict;
 
 	if (dc->fd >= 0) {
 		cdb_free(&dc->cdb);
@@ -241,8 +240,8 @@ static int cdb_load(struct dict_cdb *dc, struct strbuf *why)
 	if (cdb_open_read(dc, why) < 0)
 		return -1;
 	dc->mem->flags |= DICT_DUP_REPLACE;
-	while ((ret = cdb_file_sequence(dc, first, &key, &value))
-	       == DICT_FOUND) {
+	while ((ret = cdb_file_sequence(dc, first, &key, &value)) ==
+	       DICT_FOUND) {
 		first = 0;
 		if (dict_update(dc->mem, key, value) < 0)
 			break;
@@ -269,16 +268,16 @@ static int cdb_create_empty(struct dict_cdb *dc, struct strbuf *why)
 		strbuf_puts(why, dict_error(&dc->dict));
 	else if (dict_file_install_new(tmp, dc->path, why) >= 0)
 		ret = 0;
-	(void) unlink(tmp);
+	(void)unlink(tmp);
 	myfree(tmp);
 	return ret;
 }
 
 struct dict *dict_cdb_open(const char *name, int flags, struct strbuf *why)
 {
-	struct dict *dict = dict_alloc("cdb", name, flags,
-				       sizeof(struct dict_cdb));
-	struct dict_cdb *dc = (struct dict_cdb *) dict;
+	struct dict *dict =
+	    dict_alloc("cdb", name, flags, sizeof(struct dict_cdb));
+	struct dict_cdb *dc = (struct dict_cdb *)dict;
 
 	dc->fd = -1;
 	dc->lock_fd = -1;

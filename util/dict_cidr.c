@@ -17,7 +17,7 @@
 #include "strbuf.h"
 
 struct cidr_entry {
-	int family;		/* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	unsigned char net[16];
 	int prefix;
 	char *value;
@@ -36,7 +36,7 @@ static int cidr_parse(const char *text, int *family, unsigned char *addr,
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 	const char *slash = strchr(text, '/');
-	size_t alen = slash ? (size_t) (slash - text) : strlen(text);
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
 	const char *start = text;
 	char *end;
 	long len;
@@ -63,19 +63,21 @@ static int cidr_parse(const char *text, int *family, unsigned char *addr,
 	}
 	if (slash == NULL)
 		return 0;
-	if (!need_prefix_ok || !isdigit((unsigned char) slash[1])) {
+	if (!need_prefix_ok || !isdigit((unsigned char)slash[1])) {
 		strbuf_printf(why, "bad network prefix in \"%s\"", text);
 		return -1;
 	}
 	errno = 0;
 	len = strtol(slash + 1, &end, 10);
 	if (*end != 0 || errno != 0 || len > *prefix) {
-		strbuf_printf(why, "bad network prefix in \"%s\" (%s allows "
-			      "0 to %d)", text,
-			      *family == AF_INET ? "IPv4" : "IPv6", *prefix);
+		strbuf_printf(why,
+			      "bad network prefix in \"%s\" (%s allows "
+			      "0 to %d)",
+			      text, *family == AF_INET ? "IPv4" : "IPv6",
+			      *prefix);
 		return -1;
 	}
-	*prefix = (int) len;
+	*prefix = (int)len;
 	return 0;
 }
 
@@ -87,18 +89,18 @@ static int cidr_match(const unsigned char *a, const unsigned char *b,
 	int rest = prefix % 8;
 	unsigned char mask;
 
-	if (memcmp(a, b, (size_t) whole) != 0)
+	if (memcmp(a, b, (size_t)whole) != 0)
 		return 0;
 	if (rest == 0)
 		return 1;
 	/* UNSAFE: prefix < 128 here, so whole < 16 indexes the address. */
-	mask = (unsigned char) (0xff << (8 - rest));
+	mask = (unsigned char)(0xff << (8 - rest));
 	return ((a[whole] ^ b[whole]) & mask) == 0;
 }
 
 static int cidr_lookup(struct dict *dict, const char *key, const char **value)
 {
-	struct dict_cidr *dc = (struct dict_cidr *) dict;
+	struct dict_cidr *dc = (struct dict_cidr *)dict;
 	unsigned char addr[16];
 	struct strbuf *ignore = strbuf_new(STRBUF_NO_MAX);
 	int family, prefix, bad;
@@ -108,8 +110,8 @@ static int cidr_lookup(struct dict *dict, const char *key, const char **value)
 	if (bad)
 		return DICT_NOTFOUND;
 	for (size_t i = 0; i < dc->count; i++) {
-		if (dc->ent[i].family == family
-		    && cidr_match(addr, dc->ent[i].net, dc->ent[i].prefix)) {
+		if (dc->ent[i].family == family &&
+		    cidr_match(addr, dc->ent[i].net, dc->ent[i].prefix)) {
 			*value = dc->ent[i].value;
 			return DICT_FOUND;
 		}
@@ -119,7 +121,7 @@ static int cidr_lookup(struct dict *dict, const char *key, const char **value)
 
 static void cidr_close(struct dict *dict)
 {
-	struct dict_cidr *dc = (struct dict_cidr *) dict;
+	struct dict_cidr *dc = (struct dict_cidr *)dict;
 
 	for (size_t i = 0; i < dc->count; i++)
 		myfree(dc->ent[i].value);
@@ -141,16 +143,19 @@ static int cidr_line(struct dict_cidr *dc, char *line, struct strbuf *why)
 	/* A network with host bits set is almost always a typo for a
 	 * different network; refuse rather than guess. */
 	memset(masked, 0, sizeof(masked));
-	memcpy(masked, ent.net, (size_t) (ent.prefix / 8));
+	memcpy(masked, ent.net, (size_t)(ent.prefix / 8));
 	if (ent.prefix % 8)
-		masked[ent.prefix / 8] = (unsigned char) (ent.net[ent.prefix / 8]
-			& (0xff << (8 - ent.prefix % 8)));
+		masked[ent.prefix / 8] =
+		    (unsigned char)(ent.net[ent.prefix / 8] &
+				    (0xff << (8 - ent.prefix % 8)));
 	if (memcmp(masked, ent.net, sizeof(masked)) != 0) {
 		char net[INET6_ADDRSTRLEN];
 
 		inet_ntop(ent.family, masked, net, sizeof(net));
-		strbuf_printf(why, "non-zero host bits in \"%s\" (the network "
-			      "is %s/%d)", pattern, net, ent.prefix);
+		strbuf_printf(why,
+			      "non-zero host bits in \"%s\" (the network "
+			      "is %s/%d)",
+			      pattern, net, ent.prefix);
 		return -1;
 	}
 	if (strlen(value) > DICT_VALUE_MAX) {
@@ -166,9 +171,9 @@ static int cidr_line(struct dict_cidr *dc, char *line, struct strbuf *why)
 struct dict *dict_cidr_open_fp(FILE *fp, const char *name, int flags,
 			       struct strbuf *why)
 {
-	struct dict *dict = dict_alloc("cidr", name, flags | DICT_PATTERN
-					| DICT_NO_FOLD,
-				       sizeof(struct dict_cidr));
+	struct dict *dict =
+	    dict_alloc("cidr", name, flags | DICT_PATTERN | DICT_NO_FOLD,
+		       sizeof(struct dict_cidr));
 	struct dict_text_reader *rd = dict_text_reader_new(fp, name);
 	struct strbuf *reason = strbuf_new(STRBUF_NO_MAX);
 	char *line;
@@ -178,7 +183,7 @@ struct dict *dict_cidr_open_fp(FILE *fp, const char *name, int flags,
 	dict->close = cidr_close;
 	while ((ret = dict_text_read(rd, &line, &lineno, why)) > 0) {
 		strbuf_reset(reason);
-		if (cidr_line((struct dict_cidr *) dict, line, reason) < 0) {
+		if (cidr_line((struct dict_cidr *)dict, line, reason) < 0) {
 			strbuf_printf(why, "%s:%d: %s", name, lineno,
 				      strbuf_str(reason));
 			ret = -1;

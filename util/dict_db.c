@@ -22,10 +22,10 @@ struct dict_db {
 	DB *db;
 	DBC *cursor;
 	DBTYPE dbtype;
-	char *path;		/* NAME.db */
-	char *tmp;		/* build file until dict_commit */
-	int lock_fd;		/* held while open for in-place writes */
-	struct strbuf *key;	/* returned key and value */
+	char *path;	    /* NAME.db */
+	char *tmp;	    /* build file until dict_commit */
+	int lock_fd;	    /* held while open for in-place writes */
+	struct strbuf *key; /* returned key and value */
 	struct strbuf *value;
 };
 
@@ -34,16 +34,16 @@ static char ddb_last_error[512];
 
 static void ddb_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
-	(void) env;
-	(void) prefix;
+	(void)env;
+	(void)prefix;
 	snprintf(ddb_last_error, sizeof(ddb_last_error), "%s", msg);
 }
 
 static int ddb_error(struct dict_db *dd, const char *op, int err)
 {
 	int ret = dict_set_error(&dd->dict, "%s %s: %s%s%s", op, dd->path,
-				 db_strerror(err), ddb_last_error[0] ? ": " : "",
-				 ddb_last_error);
+				 db_strerror(err),
+				 ddb_last_error[0] ? ": " : "", ddb_last_error);
 
 	ddb_last_error[0] = 0;
 	return ret;
@@ -54,7 +54,7 @@ static const char *ddb_copy(struct strbuf *out, const DBT *d)
 {
 	size_t len = d->size;
 
-	if (len > 0 && ((const char *) d->data)[len - 1] == 0)
+	if (len > 0 && ((const char *)d->data)[len - 1] == 0)
 		len--;
 	strbuf_reset(out);
 	strbuf_append(out, d->data, len);
@@ -64,8 +64,8 @@ static const char *ddb_copy(struct strbuf *out, const DBT *d)
 static void ddb_datum(DBT *d, const char *str, int with_nul)
 {
 	memset(d, 0, sizeof(*d));
-	d->data = (void *) str;
-	d->size = (u_int32_t) (strlen(str) + (with_nul ? 1 : 0));
+	d->data = (void *)str;
+	d->size = (u_int32_t)(strlen(str) + (with_nul ? 1 : 0));
 }
 
 static int ddb_closed(struct dict_db *dd)
@@ -76,7 +76,7 @@ static int ddb_closed(struct dict_db *dd)
 
 static int ddb_lookup(struct dict *dict, const char *key, const char **value)
 {
-	struct dict_db *dd = (struct dict_db *) dict;
+	struct dict_db *dd = (struct dict_db *)dict;
 	DBT k, v;
 	int err;
 
@@ -99,7 +99,7 @@ static int ddb_lookup(struct dict *dict, const char *key, const char **value)
 
 static int ddb_update(struct dict *dict, const char *key, const char *value)
 {
-	struct dict_db *dd = (struct dict_db *) dict;
+	struct dict_db *dd = (struct dict_db *)dict;
 	int replace = dict->flags & DICT_DUP_REPLACE;
 	DBT k, v;
 	int err;
@@ -118,7 +118,7 @@ static int ddb_update(struct dict *dict, const char *key, const char *value)
 
 static int ddb_remove(struct dict *dict, const char *key)
 {
-	struct dict_db *dd = (struct dict_db *) dict;
+	struct dict_db *dd = (struct dict_db *)dict;
 	DBT k;
 	int err;
 
@@ -136,9 +136,9 @@ static int ddb_remove(struct dict *dict, const char *key)
 }
 
 static int ddb_sequence(struct dict *dict, int first, const char **key,
-		       const char **value)
+			const char **value)
 {
-	struct dict_db *dd = (struct dict_db *) dict;
+	struct dict_db *dd = (struct dict_db *)dict;
 	DBT k, v;
 	int err;
 
@@ -180,7 +180,7 @@ static int ddb_close_handle(struct dict_db *dd)
 
 static int ddb_commit(struct dict *dict)
 {
-	struct dict_db *dd = (struct dict_db *) dict;
+	struct dict_db *dd = (struct dict_db *)dict;
 	struct strbuf *why = dict->why;
 	int err;
 
@@ -205,11 +205,11 @@ static int ddb_commit(struct dict *dict)
 
 static void ddb_close(struct dict *dict)
 {
-	struct dict_db *dd = (struct dict_db *) dict;
+	struct dict_db *dd = (struct dict_db *)dict;
 
-	(void) ddb_close_handle(dd);
+	(void)ddb_close_handle(dd);
 	if (dd->tmp) {
-		(void) unlink(dd->tmp);
+		(void)unlink(dd->tmp);
 		myfree(dd->tmp);
 	}
 	if (dd->lock_fd >= 0)
@@ -221,7 +221,7 @@ static void ddb_close(struct dict *dict)
 
 /* Open (or with DB_CREATE make) the database file path. */
 static int ddb_open_file(struct dict_db *dd, const char *path, u_int32_t oflags,
-			struct strbuf *why)
+			 struct strbuf *why)
 {
 	int err;
 
@@ -242,7 +242,7 @@ static int ddb_open_file(struct dict_db *dd, const char *path, u_int32_t oflags,
 				      ddb_last_error[0] ? ": " : "",
 				      ddb_last_error);
 		ddb_last_error[0] = 0;
-		(void) dd->db->close(dd->db, 0);
+		(void)dd->db->close(dd->db, 0);
 		dd->db = NULL;
 		return -1;
 	}
@@ -257,21 +257,21 @@ static int ddb_create_empty(struct dict_db *dd, struct strbuf *why)
 
 	if (tmp == NULL)
 		return -1;
-	if (ddb_open_file(dd, tmp, DB_CREATE, why) == 0
-	    && ddb_close_handle(dd) == 0
-	    && dict_file_install_new(tmp, dd->path, why) >= 0)
+	if (ddb_open_file(dd, tmp, DB_CREATE, why) == 0 &&
+	    ddb_close_handle(dd) == 0 &&
+	    dict_file_install_new(tmp, dd->path, why) >= 0)
 		ret = 0;
-	(void) unlink(tmp);
+	(void)unlink(tmp);
 	myfree(tmp);
 	return ret;
 }
 
 static struct dict *ddb_open(const char *type, DBTYPE dbtype, const char *name,
-			    int flags, struct strbuf *why)
+			     int flags, struct strbuf *why)
 {
-	struct dict *dict = dict_alloc(type, name, flags,
-				       sizeof(struct dict_db));
-	struct dict_db *dd = (struct dict_db *) dict;
+	struct dict *dict =
+	    dict_alloc(type, name, flags, sizeof(struct dict_db));
+	struct dict_db *dd = (struct dict_db *)dict;
 	int ret;
 
 	dd->dbtype = dbtype;

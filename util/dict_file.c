@@ -41,7 +41,7 @@ char *dict_file_temp(const char *final, struct strbuf *why)
 	/* mkstemp makes 0600; a table is read by unprivileged daemons. */
 	mask = umask(022);
 	umask(mask);
-	(void) fchmod(fd, 0644 & ~mask);
+	(void)fchmod(fd, 0644 & ~mask);
 	close(fd);
 	return path;
 }
@@ -81,9 +81,9 @@ int dict_file_lock(const char *path, struct strbuf *why)
 		}
 		/* While we waited, a rebuild may have renamed a new file
 		 * over path; our lock would then guard a dead inode. */
-		if (fstat(fd, &st_fd) == 0 && stat(path, &st_path) == 0
-		    && st_fd.st_dev == st_path.st_dev
-		    && st_fd.st_ino == st_path.st_ino)
+		if (fstat(fd, &st_fd) == 0 && stat(path, &st_path) == 0 &&
+		    st_fd.st_dev == st_path.st_dev &&
+		    st_fd.st_ino == st_path.st_ino)
 			return fd;
 		close(fd);
 	}
@@ -151,6 +151,6 @@ int dict_file_install_new(const char *tmp, const char *final,
 			      strerror(errno));
 		return -1;
 	}
-	(void) unlink(tmp);
+	(void)unlink(tmp);
 	return fsync_dir_of(final, why);
 }

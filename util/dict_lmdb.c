@@ -22,11 +22,11 @@ struct dict_lmdb {
 	struct dict dict;
 	MDB_env *env;
 	MDB_dbi dbi;
-	MDB_txn *wtxn;		/* write modes: the pending transaction */
-	MDB_txn *seq_txn;	/* read mode: the transaction of a listing */
+	MDB_txn *wtxn;	  /* write modes: the pending transaction */
+	MDB_txn *seq_txn; /* read mode: the transaction of a listing */
 	MDB_cursor *cursor;
-	char *path;		/* NAME.lmdb */
-	char *tmp;		/* build file until dict_commit */
+	char *path; /* NAME.lmdb */
+	char *tmp;  /* build file until dict_commit */
 	int lock_fd;
 	struct strbuf *key;
 	struct strbuf *value;
@@ -42,7 +42,7 @@ static const char *lm_copy(struct strbuf *out, const MDB_val *d)
 {
 	size_t len = d->mv_size;
 
-	if (len > 0 && ((const char *) d->mv_data)[len - 1] == 0)
+	if (len > 0 && ((const char *)d->mv_data)[len - 1] == 0)
 		len--;
 	strbuf_reset(out);
 	strbuf_append(out, d->mv_data, len);
@@ -51,7 +51,7 @@ static const char *lm_copy(struct strbuf *out, const MDB_val *d)
 
 static void lm_datum(MDB_val *d, const char *str, int with_nul)
 {
-	d->mv_data = (void *) str;
+	d->mv_data = (void *)str;
 	d->mv_size = strlen(str) + (with_nul ? 1 : 0);
 }
 
@@ -90,15 +90,15 @@ static void lm_txn_done(struct dict_lmdb *dl, MDB_txn *txn)
 
 static int lm_lookup(struct dict *dict, const char *key, const char **value)
 {
-	struct dict_lmdb *dl = (struct dict_lmdb *) dict;
+	struct dict_lmdb *dl = (struct dict_lmdb *)dict;
 	MDB_txn *txn;
 	MDB_val k, v;
 	int err = MDB_NOTFOUND;
 
 	if (lm_txn(dl, &txn) < 0)
 		return DICT_ERROR;
-	for (int with_nul = 1; with_nul >= (*key ? 0 : 1)
-	     && err == MDB_NOTFOUND; with_nul--) {
+	for (int with_nul = 1;
+	     with_nul >= (*key ? 0 : 1) && err == MDB_NOTFOUND; with_nul--) {
 		lm_datum(&k, key, with_nul);
 		if ((err = mdb_get(txn, dl->dbi, &k, &v)) == 0)
 			*value = lm_copy(dl->value, &v);
@@ -113,7 +113,7 @@ static int lm_lookup(struct dict *dict, const char *key, const char **value)
 
 static int lm_update(struct dict *dict, const char *key, const char *value)
 {
-	struct dict_lmdb *dl = (struct dict_lmdb *) dict;
+	struct dict_lmdb *dl = (struct dict_lmdb *)dict;
 	unsigned flags = (dict->flags & DICT_DUP_REPLACE) ? 0 : MDB_NOOVERWRITE;
 	MDB_txn *txn;
 	MDB_val k, v;
@@ -137,15 +137,15 @@ static int lm_update(struct dict *dict, const char *key, const char *value)
 
 static int lm_remove(struct dict *dict, const char *key)
 {
-	struct dict_lmdb *dl = (struct dict_lmdb *) dict;
+	struct dict_lmdb *dl = (struct dict_lmdb *)dict;
 	MDB_txn *txn;
 	MDB_val k;
 	int err = MDB_NOTFOUND;
 
 	if (lm_txn(dl, &txn) < 0)
 		return DICT_ERROR;
-	for (int with_nul = 1; with_nul >= (*key ? 0 : 1)
-	     && err == MDB_NOTFOUND; with_nul--) {
+	for (int with_nul = 1;
+	     with_nul >= (*key ? 0 : 1) && err == MDB_NOTFOUND; with_nul--) {
 		lm_datum(&k, key, with_nul);
 		err = mdb_del(txn, dl->dbi, &k, NULL);
 	}
@@ -171,7 +171,7 @@ static void lm_end_sequence(struct dict_lmdb *dl)
 static int lm_sequence(struct dict *dict, int first, const char **key,
 		       const char **value)
 {
-	struct dict_lmdb *dl = (struct dict_lmdb *) dict;
+	struct dict_lmdb *dl = (struct dict_lmdb *)dict;
 	MDB_txn *txn;
 	MDB_val k, v;
 	int err;
@@ -215,7 +215,7 @@ static void lm_close_env(struct dict_lmdb *dl)
 
 static int lm_commit(struct dict *dict)
 {
-	struct dict_lmdb *dl = (struct dict_lmdb *) dict;
+	struct dict_lmdb *dl = (struct dict_lmdb *)dict;
 	int err;
 
 	if (dl->env == NULL)
@@ -241,11 +241,11 @@ static int lm_commit(struct dict *dict)
 
 static void lm_close(struct dict *dict)
 {
-	struct dict_lmdb *dl = (struct dict_lmdb *) dict;
+	struct dict_lmdb *dl = (struct dict_lmdb *)dict;
 
 	lm_close_env(dl);
 	if (dl->tmp) {
-		(void) unlink(dl->tmp);
+		(void)unlink(dl->tmp);
 		myfree(dl->tmp);
 	}
 	if (dl->lock_fd >= 0)
@@ -263,8 +263,8 @@ static int lm_check_size(struct dict_lmdb *dl, const char *path,
 	MDB_stat stat;
 	struct stat st;
 
-	if (mdb_env_info(dl->env, &info) != 0
-	    || mdb_env_stat(dl->env, &stat) != 0 || stat.ms_psize == 0) {
+	if (mdb_env_info(dl->env, &info) != 0 ||
+	    mdb_env_stat(dl->env, &stat) != 0 || stat.ms_psize == 0) {
 		strbuf_printf(why, "open %s: cannot read LMDB meta data", path);
 		return -1;
 	}
@@ -272,8 +272,9 @@ static int lm_check_size(struct dict_lmdb *dl, const char *path,
 		strbuf_printf(why, "stat %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (st.st_size > 0 && ((uint64_t) info.me_last_pgno + 1) * stat.ms_psize
-				      > (uint64_t) st.st_size) {
+	if (st.st_size > 0 &&
+	    ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize >
+		(uint64_t)st.st_size) {
 		strbuf_printf(why, "open %s: file is truncated (corrupt table)",
 			      path);
 		return -1;
@@ -281,8 +282,8 @@ static int lm_check_size(struct dict_lmdb *dl, const char *path,
 	return 0;
 }
 
-static int lm_open_file(struct dict_lmdb *dl, const char *path,
-			unsigned mflags, struct strbuf *why)
+static int lm_open_file(struct dict_lmdb *dl, const char *path, unsigned mflags,
+			struct strbuf *why)
 {
 	MDB_txn *txn;
 	struct stat st;
@@ -295,10 +296,9 @@ static int lm_open_file(struct dict_lmdb *dl, const char *path,
 		return -1;
 	}
 	if (!(mflags & MDB_RDONLY)) {
-		if (stat(path, &st) == 0
-		    && (size_t) st.st_size > map_size / 2)
-			map_size = mymalloc_mul((size_t) st.st_size, 2);
-		(void) mdb_env_set_mapsize(dl->env, map_size);
+		if (stat(path, &st) == 0 && (size_t)st.st_size > map_size / 2)
+			map_size = mymalloc_mul((size_t)st.st_size, 2);
+		(void)mdb_env_set_mapsize(dl->env, map_size);
 	}
 	err = mdb_env_open(dl->env, path, mflags | MDB_NOSUBDIR, 0644);
 	if (err != 0) {
@@ -315,8 +315,8 @@ static int lm_open_file(struct dict_lmdb *dl, const char *path,
 		strbuf_printf(why, "open %s: %s", path, mdb_strerror(err));
 		goto fail;
 	}
-	if ((err = mdb_dbi_open(txn, NULL, 0, &dl->dbi)) != 0
-	    || (err = mdb_txn_commit(txn)) != 0) {
+	if ((err = mdb_dbi_open(txn, NULL, 0, &dl->dbi)) != 0 ||
+	    (err = mdb_txn_commit(txn)) != 0) {
 		if (err)
 			mdb_txn_abort(txn);
 		strbuf_printf(why, "open database %s: %s", path,
@@ -343,16 +343,16 @@ static int lm_create_empty(struct dict_lmdb *dl, struct strbuf *why)
 		if (dict_file_install_new(tmp, dl->path, why) >= 0)
 			ret = 0;
 	}
-	(void) unlink(tmp);
+	(void)unlink(tmp);
 	myfree(tmp);
 	return ret;
 }
 
 struct dict *dict_lmdb_open(const char *name, int flags, struct strbuf *why)
 {
-	struct dict *dict = dict_alloc("lmdb", name, flags,
-				       sizeof(struct dict_lmdb));
-	struct dict_lmdb *dl = (struct dict_lmdb *) dict;
+	struct dict *dict =
+	    dict_alloc("lmdb", name, flags, sizeof(struct dict_lmdb));
+	struct dict_lmdb *dl = (struct dict_lmdb *)dict;
 	int ret;
 
 	dl->lock_fd = -1;

@@ -14,7 +14,7 @@
 struct dict;
 struct strbuf;
 
-#define DICT_LMDB_MAP_SIZE ((size_t) 256 * 1024 * 1024)
+#define DICT_LMDB_MAP_SIZE ((size_t)256 * 1024 * 1024)
 
 struct dict *dict_lmdb_open(const char *name, int flags, struct strbuf *why);
 

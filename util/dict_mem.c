@@ -18,30 +18,30 @@
 #include "strbuf.h"
 
 struct mem_entry {
-	char *key;		/* NULL once deleted */
+	char *key; /* NULL once deleted */
 	char *value;
-	size_t next;		/* next entry in the bucket, or NONE */
+	size_t next; /* next entry in the bucket, or NONE */
 };
 
-#define NONE ((size_t) -1)
+#define NONE ((size_t)-1)
 
 struct dict_mem {
 	struct dict dict;
 	struct mem_entry *ent;
-	size_t count;		/* entries used (deleted ones included) */
+	size_t count; /* entries used (deleted ones included) */
 	size_t cap;
-	size_t *bucket;		/* nbucket heads */
-	size_t nbucket;		/* power of two */
-	size_t cursor;		/* dict_sequence position */
-	char *static_value;	/* static: only */
+	size_t *bucket;	    /* nbucket heads */
+	size_t nbucket;	    /* power of two */
+	size_t cursor;	    /* dict_sequence position */
+	char *static_value; /* static: only */
 };
 
 static size_t mem_hash(const char *key)
 {
-	size_t h = 5381;	/* djb2: fine for trusted admin-written keys */
+	size_t h = 5381; /* djb2: fine for trusted admin-written keys */
 
 	while (*key)
-		h = h * 33 + (unsigned char) *key++;
+		h = h * 33 + (unsigned char)*key++;
 	return h;
 }
 
@@ -68,8 +68,8 @@ static void mem_rehash(struct dict_mem *dm, size_t nbucket)
 	for (b = 0; b < nbucket; b++)
 		dm->bucket[b] = NONE;
 	for (size_t i = 0; i < dm->count; i++) {
-		b = mem_hash(dm->ent[i].key ? dm->ent[i].key : "")
-		    & (nbucket - 1);
+		b = mem_hash(dm->ent[i].key ? dm->ent[i].key : "") &
+		    (nbucket - 1);
 		dm->ent[i].next = dm->bucket[b];
 		dm->bucket[b] = i;
 	}
@@ -77,7 +77,7 @@ static void mem_rehash(struct dict_mem *dm, size_t nbucket)
 
 static int mem_lookup(struct dict *dict, const char *key, const char **value)
 {
-	struct dict_mem *dm = (struct dict_mem *) dict;
+	struct dict_mem *dm = (struct dict_mem *)dict;
 	size_t i = mem_find(dm, key);
 
 	if (i == NONE)
@@ -88,7 +88,7 @@ static int mem_lookup(struct dict *dict, const char *key, const char **value)
 
 static int mem_update(struct dict *dict, const char *key, const char *value)
 {
-	struct dict_mem *dm = (struct dict_mem *) dict;
+	struct dict_mem *dm = (struct dict_mem *)dict;
 	size_t i = mem_find(dm, key);
 	size_t b;
 
@@ -116,7 +116,7 @@ static int mem_update(struct dict *dict, const char *key, const char *value)
 
 static int mem_remove(struct dict *dict, const char *key)
 {
-	struct dict_mem *dm = (struct dict_mem *) dict;
+	struct dict_mem *dm = (struct dict_mem *)dict;
 	size_t i = mem_find(dm, key);
 
 	if (i == NONE)
@@ -130,7 +130,7 @@ static int mem_remove(struct dict *dict, const char *key)
 static int mem_sequence(struct dict *dict, int first, const char **key,
 			const char **value)
 {
-	struct dict_mem *dm = (struct dict_mem *) dict;
+	struct dict_mem *dm = (struct dict_mem *)dict;
 
 	if (first)
 		dm->cursor = 0;
@@ -146,7 +146,7 @@ static int mem_sequence(struct dict *dict, int first, const char **key,
 
 static void mem_close(struct dict *dict)
 {
-	struct dict_mem *dm = (struct dict_mem *) dict;
+	struct dict_mem *dm = (struct dict_mem *)dict;
 
 	for (size_t i = 0; i < dm->count; i++) {
 		myfree(dm->ent[i].key);
@@ -159,8 +159,8 @@ static void mem_close(struct dict *dict)
 
 struct dict *dict_mem_new(const char *type, const char *name, int flags)
 {
-	struct dict *dict = dict_alloc(type, name, flags,
-				       sizeof(struct dict_mem));
+	struct dict *dict =
+	    dict_alloc(type, name, flags, sizeof(struct dict_mem));
 
 	dict->lookup = mem_lookup;
 	dict->update = mem_update;
@@ -178,7 +178,7 @@ static int mem_store(struct dict *dict, const char *key, const char *value)
 	if (dict->flags & DICT_FOLD_KEYS) {
 		strbuf_reset(folded);
 		for (const char *cp = key; *cp; cp++)
-			strbuf_putc(folded, tolower((unsigned char) *cp));
+			strbuf_putc(folded, tolower((unsigned char)*cp));
 		key = strbuf_str(folded);
 	}
 	return mem_update(dict, key, value);
@@ -189,8 +189,8 @@ struct load_ctx {
 	const char *path;
 };
 
-static int load_entry(void *ctx, const char *key, const char *value,
-		      int lineno, struct strbuf *why)
+static int load_entry(void *ctx, const char *key, const char *value, int lineno,
+		      struct strbuf *why)
 {
 	struct load_ctx *lc = ctx;
 
@@ -221,8 +221,7 @@ int dict_mem_load_text(struct dict *dict, const char *path, int text_flags,
 	return ret;
 }
 
-struct dict *dict_texthash_open(const char *name, int flags,
-				struct strbuf *why)
+struct dict *dict_texthash_open(const char *name, int flags, struct strbuf *why)
 {
 	struct dict *dict = dict_mem_new("texthash", name, flags);
 
@@ -252,18 +251,17 @@ static int braced(const char *str, struct strbuf *out, const char **end)
 	if (*cp != '}')
 		return -1;
 	*end = cp + 1;
-	while (start < cp && isspace((unsigned char) *start))
+	while (start < cp && isspace((unsigned char)*start))
 		start++;
-	for (stop = cp; stop > start && isspace((unsigned char) stop[-1]);
+	for (stop = cp; stop > start && isspace((unsigned char)stop[-1]);
 	     stop--)
 		;
 	strbuf_reset(out);
-	strbuf_append(out, start, (size_t) (stop - start));
+	strbuf_append(out, start, (size_t)(stop - start));
 	return 0;
 }
 
-static int inline_entry(struct dict *dict, const char *elem,
-			struct strbuf *why)
+static int inline_entry(struct dict *dict, const char *elem, struct strbuf *why)
 {
 	const char *eq = strchr(elem, '=');
 	const char *kend, *vstart;
@@ -275,10 +273,9 @@ static int inline_entry(struct dict *dict, const char *elem,
 			      dict->name, elem);
 		return -1;
 	}
-	for (kend = eq; kend > elem && isspace((unsigned char) kend[-1]);
-	     kend--)
+	for (kend = eq; kend > elem && isspace((unsigned char)kend[-1]); kend--)
 		;
-	for (vstart = eq + 1; isspace((unsigned char) *vstart); vstart++)
+	for (vstart = eq + 1; isspace((unsigned char)*vstart); vstart++)
 		;
 	if (kend == elem) {
 		strbuf_printf(why, "inline:%s: empty key at \"%s\"", dict->name,
@@ -286,7 +283,7 @@ static int inline_entry(struct dict *dict, const char *elem,
 		return -1;
 	}
 	key = strbuf_new(STRBUF_NO_MAX);
-	strbuf_append(key, elem, (size_t) (kend - elem));
+	strbuf_append(key, elem, (size_t)(kend - elem));
 	if (mem_store(dict, strbuf_str(key), vstart) == DICT_EXISTS) {
 		strbuf_printf(why, "inline:%s: duplicate key \"%s\"",
 			      dict->name, strbuf_str(key));
@@ -304,10 +301,10 @@ struct dict *dict_inline_open(const char *name, int flags, struct strbuf *why)
 	const char *cp, *end;
 	int ret = 0;
 
-	while (isspace((unsigned char) *name))
+	while (isspace((unsigned char)*name))
 		name++;
-	if (*name != '{' || braced(name, body, &end) < 0
-	    || end[strspn(end, " \t")] != 0) {
+	if (*name != '{' || braced(name, body, &end) < 0 ||
+	    end[strspn(end, " \t")] != 0) {
 		strbuf_printf(why, "inline:%s: expected \"{ key=value, ... }\"",
 			      name);
 		strbuf_free(&body);
@@ -318,7 +315,7 @@ struct dict *dict_inline_open(const char *name, int flags, struct strbuf *why)
 	/* Elements are separated by commas or whitespace; a braced element
 	 * may contain either. */
 	for (cp = strbuf_str(body); ret == 0 && *cp;) {
-		if (*cp == ',' || isspace((unsigned char) *cp)) {
+		if (*cp == ',' || isspace((unsigned char)*cp)) {
 			cp++;
 			continue;
 		}
@@ -339,7 +336,7 @@ struct dict *dict_inline_open(const char *name, int flags, struct strbuf *why)
 				break;
 			}
 			strbuf_reset(elem);
-			strbuf_append(elem, cp, (size_t) (end - cp));
+			strbuf_append(elem, cp, (size_t)(end - cp));
 			cp = end;
 		}
 		ret = inline_entry(dict, strbuf_str(elem), why);
@@ -351,11 +348,10 @@ struct dict *dict_inline_open(const char *name, int flags, struct strbuf *why)
 	return dict;
 }
 
-static int static_lookup(struct dict *dict, const char *key,
-			 const char **value)
+static int static_lookup(struct dict *dict, const char *key, const char **value)
 {
-	(void) key;
-	*value = ((struct dict_mem *) dict)->static_value;
+	(void)key;
+	*value = ((struct dict_mem *)dict)->static_value;
 	return DICT_FOUND;
 }
 
@@ -378,7 +374,7 @@ struct dict *dict_static_open(const char *name, int flags, struct strbuf *why)
 	dict = dict_mem_new("static", name, flags | DICT_NO_FOLD);
 	dict->lookup = static_lookup;
 	dict->sequence = NULL;
-	((struct dict_mem *) dict)->static_value = strbuf_export(value);
+	((struct dict_mem *)dict)->static_value = strbuf_export(value);
 	strbuf_free(&value);
 	return dict;
 }

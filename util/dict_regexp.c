@@ -18,7 +18,7 @@
 #include "mymalloc.h"
 #include "strbuf.h"
 
-#define MAX_SUB 9		/* $1..$9 */
+#define MAX_SUB 9 /* $1..$9 */
 
 enum rule_kind { RULE_MATCH, RULE_IF, RULE_ENDIF };
 
@@ -26,11 +26,11 @@ struct rx_rule {
 	enum rule_kind kind;
 	int negate;
 	int compiled;
-	regex_t re;		/* regexp: */
-	pcre2_code *code;	/* pcre: */
-	int nsub;		/* subexpressions in the pattern */
-	char *result;		/* RULE_MATCH */
-	size_t endif;		/* RULE_IF: index of its endif */
+	regex_t re;	  /* regexp: */
+	pcre2_code *code; /* pcre: */
+	int nsub;	  /* subexpressions in the pattern */
+	char *result;	  /* RULE_MATCH */
+	size_t endif;	  /* RULE_IF: index of its endif */
 	int lineno;
 };
 
@@ -77,7 +77,7 @@ static int rx_exec(struct dict_rx *dx, struct rx_rule *r, const char *key,
 		}
 		return 1;
 	}
-	rc = pcre2_match(r->code, (PCRE2_SPTR) key, PCRE2_ZERO_TERMINATED, 0, 0,
+	rc = pcre2_match(r->code, (PCRE2_SPTR)key, PCRE2_ZERO_TERMINATED, 0, 0,
 			 dx->md, dx->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
@@ -86,19 +86,19 @@ static int rx_exec(struct dict_rx *dx, struct rx_rule *r, const char *key,
 
 		pcre2_get_error_message(rc, err, sizeof(err));
 		return dict_set_error(&dx->dict, "pcre:%s:%d: match failed: %s",
-				      dx->dict.name, r->lineno, (char *) err);
+				      dx->dict.name, r->lineno, (char *)err);
 	}
 	{
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(dx->md);
 		uint32_t npairs = pcre2_get_ovector_count(dx->md);
 
 		/* UNSAFE: i < npairs bounds the 2*npairs ovector. */
-		for (i = 0; i <= MAX_SUB && (uint32_t) i < npairs
-			    && i < rc; i++) {
+		for (i = 0; i <= MAX_SUB && (uint32_t)i < npairs && i < rc;
+		     i++) {
 			if (ov[2 * i] == PCRE2_UNSET)
 				continue;
-			m->so[i] = (long) ov[2 * i];
-			m->eo[i] = (long) ov[2 * i + 1];
+			m->so[i] = (long)ov[2 * i];
+			m->eo[i] = (long)ov[2 * i + 1];
 		}
 	}
 	return 1;
@@ -131,14 +131,14 @@ static const char *rx_expand(struct dict_rx *dx, const char *result,
 		/* UNSAFE: so/eo come from the engine and lie within key. */
 		if (m->so[n] >= 0 && m->eo[n] >= m->so[n])
 			strbuf_append(out, key + m->so[n],
-				      (size_t) (m->eo[n] - m->so[n]));
+				      (size_t)(m->eo[n] - m->so[n]));
 	}
 	return strbuf_str(out);
 }
 
 static int rx_lookup(struct dict *dict, const char *key, const char **value)
 {
-	struct dict_rx *dx = (struct dict_rx *) dict;
+	struct dict_rx *dx = (struct dict_rx *)dict;
 	struct rx_match m;
 	size_t i = 0;
 	int rc;
@@ -169,7 +169,7 @@ static int rx_lookup(struct dict *dict, const char *key, const char **value)
 
 static void rx_close(struct dict *dict)
 {
-	struct dict_rx *dx = (struct dict_rx *) dict;
+	struct dict_rx *dx = (struct dict_rx *)dict;
 
 	for (size_t i = 0; i < dx->count; i++) {
 		if (dx->rule[i].compiled)
@@ -198,9 +198,9 @@ static int rx_check_result(const char *result, int nsub, int negate,
 		}
 		char open = (*cp == '{' || *cp == '(') ? *cp++ : 0;
 
-		if (!isdigit((unsigned char) *cp) || *cp == '0') {
+		if (!isdigit((unsigned char)*cp) || *cp == '0') {
 			strbuf_puts(why, "'$' must be followed by 1-9 or '$' "
-				    "in the result");
+					 "in the result");
 			return -1;
 		}
 		n = *cp++ - '0';
@@ -210,14 +210,17 @@ static int rx_check_result(const char *result, int nsub, int negate,
 			return -1;
 		}
 		if (negate) {
-			strbuf_printf(why, "$%d in the result of a negated "
-				      "pattern, which has no match", n);
+			strbuf_printf(why,
+				      "$%d in the result of a negated "
+				      "pattern, which has no match",
+				      n);
 			return -1;
 		}
 		if (n > nsub) {
-			strbuf_printf(why, "$%d in the result, but the pattern "
-				      "has %d subexpression%s", n, nsub,
-				      nsub == 1 ? "" : "s");
+			strbuf_printf(why,
+				      "$%d in the result, but the pattern "
+				      "has %d subexpression%s",
+				      n, nsub, nsub == 1 ? "" : "s");
 			return -1;
 		}
 	}
@@ -235,9 +238,15 @@ static int rx_compile(struct dict_rx *dx, struct rx_rule *r,
 
 		for (const char *f = flags; *f; f++) {
 			switch (*f) {
-			case 'i': cflags ^= REG_ICASE; break;
-			case 'x': cflags ^= REG_EXTENDED; break;
-			case 'm': cflags ^= REG_NEWLINE; break;
+			case 'i':
+				cflags ^= REG_ICASE;
+				break;
+			case 'x':
+				cflags ^= REG_EXTENDED;
+				break;
+			case 'm':
+				cflags ^= REG_NEWLINE;
+				break;
 			default:
 				strbuf_printf(why, "unknown regexp flag '%c'",
 					      *f);
@@ -253,7 +262,7 @@ static int rx_compile(struct dict_rx *dx, struct rx_rule *r,
 			return -1;
 		}
 		r->compiled = 1;
-		r->nsub = (int) r->re.re_nsub;
+		r->nsub = (int)r->re.re_nsub;
 		return 0;
 	} else {
 		uint32_t opts = PCRE2_CASELESS;
@@ -263,34 +272,49 @@ static int rx_compile(struct dict_rx *dx, struct rx_rule *r,
 
 		for (const char *f = flags; *f; f++) {
 			switch (*f) {
-			case 'i': opts ^= PCRE2_CASELESS; break;
-			case 'm': opts ^= PCRE2_MULTILINE; break;
-			case 's': opts ^= PCRE2_DOTALL; break;
-			case 'x': opts ^= PCRE2_EXTENDED; break;
-			case 'A': opts ^= PCRE2_ANCHORED; break;
-			case 'E': opts ^= PCRE2_DOLLAR_ENDONLY; break;
-			case 'U': opts ^= PCRE2_UNGREEDY; break;
+			case 'i':
+				opts ^= PCRE2_CASELESS;
+				break;
+			case 'm':
+				opts ^= PCRE2_MULTILINE;
+				break;
+			case 's':
+				opts ^= PCRE2_DOTALL;
+				break;
+			case 'x':
+				opts ^= PCRE2_EXTENDED;
+				break;
+			case 'A':
+				opts ^= PCRE2_ANCHORED;
+				break;
+			case 'E':
+				opts ^= PCRE2_DOLLAR_ENDONLY;
+				break;
+			case 'U':
+				opts ^= PCRE2_UNGREEDY;
+				break;
 			default:
 				strbuf_printf(why, "unknown pcre flag '%c'",
 					      *f);
 				return -1;
 			}
 		}
-		r->code = pcre2_compile((PCRE2_SPTR) pattern,
-					PCRE2_ZERO_TERMINATED, opts, &errcode,
-					&erroff, NULL);
+		r->code =
+		    pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+				  opts, &errcode, &erroff, NULL);
 		if (r->code == NULL) {
 			PCRE2_UCHAR err[256];
 
 			pcre2_get_error_message(errcode, err, sizeof(err));
-			strbuf_printf(why, "bad regular expression \"%s\": %s "
-				      "at offset %zu", pattern, (char *) err,
-				      (size_t) erroff);
+			strbuf_printf(why,
+				      "bad regular expression \"%s\": %s "
+				      "at offset %zu",
+				      pattern, (char *)err, (size_t)erroff);
 			return -1;
 		}
-		(void) pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT,
-					  &ncap);
-		r->nsub = (int) ncap;
+		(void)pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT,
+					 &ncap);
+		r->nsub = (int)ncap;
 		return 0;
 	}
 }
@@ -310,8 +334,8 @@ static int rx_pattern(char **cpp, int *negate, char **pattern, char **flags,
 		cp++;
 	}
 	delim = *cp;
-	if (delim == 0 || isalnum((unsigned char) delim) || delim == '\\'
-	    || isspace((unsigned char) delim)) {
+	if (delim == 0 || isalnum((unsigned char)delim) || delim == '\\' ||
+	    isspace((unsigned char)delim)) {
 		strbuf_puts(why, "expected \"/pattern/flags result\"");
 		return -1;
 	}
@@ -326,24 +350,25 @@ static int rx_pattern(char **cpp, int *negate, char **pattern, char **flags,
 		*dst++ = *cp;
 	}
 	if (*cp != delim) {
-		strbuf_printf(why, "missing closing '%c' of the pattern", delim);
+		strbuf_printf(why, "missing closing '%c' of the pattern",
+			      delim);
 		return -1;
 	}
 	*dst = 0;
 	*flags = ++cp;
-	while (*cp && !isspace((unsigned char) *cp))
+	while (*cp && !isspace((unsigned char)*cp))
 		cp++;
 	if (*cp) {
 		*cp++ = 0;
-		while (isspace((unsigned char) *cp))
+		while (isspace((unsigned char)*cp))
 			cp++;
 	}
 	*cpp = cp;
 	return 0;
 }
 
-static int rx_line(struct dict_rx *dx, char *line, int lineno,
-		   size_t **stack, size_t *depth, struct strbuf *why)
+static int rx_line(struct dict_rx *dx, char *line, int lineno, size_t **stack,
+		   size_t *depth, struct strbuf *why)
 {
 	struct rx_rule r;
 	char *cp = line, *pattern, *flags;
@@ -358,16 +383,16 @@ static int rx_line(struct dict_rx *dx, char *line, int lineno,
 		dx->rule[(*stack)[--*depth]].endif = dx->count;
 		r.kind = RULE_ENDIF;
 	} else {
-		if (strncmp(line, "if", 2) == 0
-		    && isspace((unsigned char) line[2])) {
+		if (strncmp(line, "if", 2) == 0 &&
+		    isspace((unsigned char)line[2])) {
 			r.kind = RULE_IF;
-			for (cp = line + 2; isspace((unsigned char) *cp); cp++)
+			for (cp = line + 2; isspace((unsigned char)*cp); cp++)
 				;
 		} else {
 			r.kind = RULE_MATCH;
 		}
-		if (rx_pattern(&cp, &r.negate, &pattern, &flags, why) < 0
-		    || rx_compile(dx, &r, pattern, flags, why) < 0)
+		if (rx_pattern(&cp, &r.negate, &pattern, &flags, why) < 0 ||
+		    rx_compile(dx, &r, pattern, flags, why) < 0)
 			goto fail;
 		if (r.kind == RULE_IF && *cp) {
 			strbuf_puts(why, "text after the pattern of an if");
@@ -376,7 +401,7 @@ static int rx_line(struct dict_rx *dx, char *line, int lineno,
 		if (r.kind == RULE_MATCH) {
 			if (*cp == 0) {
 				strbuf_puts(why, "missing result after the "
-					    "pattern");
+						 "pattern");
 				goto fail;
 			}
 			if (rx_check_result(cp, r.nsub, r.negate, why) < 0)
@@ -384,8 +409,8 @@ static int rx_line(struct dict_rx *dx, char *line, int lineno,
 			r.result = mystrdup(cp);
 		}
 		if (r.kind == RULE_IF) {
-			*stack = myreallocarray(*stack, *depth + 1,
-						sizeof(**stack));
+			*stack =
+			    myreallocarray(*stack, *depth + 1, sizeof(**stack));
 			(*stack)[(*depth)++] = dx->count;
 		}
 	}
@@ -400,13 +425,13 @@ fail:
 	return -1;
 }
 
-static struct dict *rx_open_fp(int pcre, FILE *fp, const char *name,
-			       int flags, struct strbuf *why)
+static struct dict *rx_open_fp(int pcre, FILE *fp, const char *name, int flags,
+			       struct strbuf *why)
 {
 	struct dict *dict = dict_alloc(pcre ? "pcre" : "regexp", name,
 				       flags | DICT_PATTERN | DICT_NO_FOLD,
 				       sizeof(struct dict_rx));
-	struct dict_rx *dx = (struct dict_rx *) dict;
+	struct dict_rx *dx = (struct dict_rx *)dict;
 	struct dict_text_reader *rd = dict_text_reader_new(fp, name);
 	struct strbuf *reason = strbuf_new(STRBUF_NO_MAX);
 	size_t *stack = NULL, depth = 0;

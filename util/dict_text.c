@@ -17,7 +17,7 @@ struct dict_text_reader {
 	FILE *fp;
 	char *origin;
 	int phys_lineno;	/* physical lines read so far */
-	struct strbuf *logical;	/* the line handed out */
+	struct strbuf *logical; /* the line handed out */
 	struct strbuf *peek;	/* lookahead physical line */
 	int peek_lineno;
 	int have_peek;
@@ -52,7 +52,7 @@ static void trim_right(struct strbuf *sb)
 {
 	size_t len = strbuf_len(sb);
 
-	while (len > 0 && isspace((unsigned char) strbuf_str(sb)[len - 1]))
+	while (len > 0 && isspace((unsigned char)strbuf_str(sb)[len - 1]))
 		len--;
 	strbuf_truncate(sb, len);
 }
@@ -74,10 +74,10 @@ static int read_physical(struct dict_text_reader *rd, struct strbuf *why)
 				return -1;
 			}
 			if (strbuf_putc(rd->peek, ch) < 0) {
-				strbuf_printf(why,
-					      "%s:%d: line longer than %d bytes",
-					      rd->origin, rd->phys_lineno,
-					      DICT_TEXT_LINE_MAX);
+				strbuf_printf(
+				    why, "%s:%d: line longer than %d bytes",
+				    rd->origin, rd->phys_lineno,
+				    DICT_TEXT_LINE_MAX);
 				return -1;
 			}
 		}
@@ -90,7 +90,7 @@ static int read_physical(struct dict_text_reader *rd, struct strbuf *why)
 			rd->eof = 1;
 		}
 		trim_right(rd->peek);
-		for (cp = strbuf_str(rd->peek); isspace((unsigned char) *cp);
+		for (cp = strbuf_str(rd->peek); isspace((unsigned char)*cp);
 		     cp++)
 			;
 		if (*cp == 0 || *cp == '#')
@@ -112,9 +112,11 @@ int dict_text_read(struct dict_text_reader *rd, char **line, int *lineno,
 			return ret;
 	}
 	rd->have_peek = 0;
-	if (isspace((unsigned char) strbuf_str(rd->peek)[0])) {
-		strbuf_printf(why, "%s:%d: continuation line without a line "
-			      "to continue", rd->origin, rd->peek_lineno);
+	if (isspace((unsigned char)strbuf_str(rd->peek)[0])) {
+		strbuf_printf(why,
+			      "%s:%d: continuation line without a line "
+			      "to continue",
+			      rd->origin, rd->peek_lineno);
 		return -1;
 	}
 	strbuf_reset(rd->logical);
@@ -122,17 +124,17 @@ int dict_text_read(struct dict_text_reader *rd, char **line, int *lineno,
 	*lineno = rd->peek_lineno;
 	while ((ret = read_physical(rd, why)) > 0) {
 		cont = strbuf_str(rd->peek);
-		if (!isspace((unsigned char) *cont)) {
+		if (!isspace((unsigned char)*cont)) {
 			rd->have_peek = 1;
 			break;
 		}
-		while (isspace((unsigned char) *cont))
+		while (isspace((unsigned char)*cont))
 			cont++;
-		if (strbuf_putc(rd->logical, ' ') < 0
-		    || strbuf_puts(rd->logical, cont) < 0) {
-			strbuf_printf(why,
-				      "%s:%d: logical line longer than %d bytes",
-				      rd->origin, *lineno, DICT_TEXT_LINE_MAX);
+		if (strbuf_putc(rd->logical, ' ') < 0 ||
+		    strbuf_puts(rd->logical, cont) < 0) {
+			strbuf_printf(
+			    why, "%s:%d: logical line longer than %d bytes",
+			    rd->origin, *lineno, DICT_TEXT_LINE_MAX);
 			return -1;
 		}
 	}
@@ -150,7 +152,7 @@ int dict_text_split(char *line, int flags, char **key, char **value,
 	char *cp;
 	char *end;
 
-	while (isspace((unsigned char) *line))
+	while (isspace((unsigned char)*line))
 		line++;
 	if (flags & DICT_TEXT_ALIAS) {
 		if ((cp = strchr(line, ':')) == NULL || cp == line) {
@@ -158,13 +160,13 @@ int dict_text_split(char *line, int flags, char **key, char **value,
 			return -1;
 		}
 		/* UNSAFE: cp > line here, so end - 1 stays inside line. */
-		for (end = cp; end > line && isspace((unsigned char) end[-1]);
+		for (end = cp; end > line && isspace((unsigned char)end[-1]);
 		     end--)
 			;
 		*end = 0;
 		cp++;
 	} else {
-		for (cp = line; *cp && !isspace((unsigned char) *cp); cp++)
+		for (cp = line; *cp && !isspace((unsigned char)*cp); cp++)
 			;
 		if (*cp == 0) {
 			strbuf_puts(why, "expected \"key whitespace value\"");
@@ -172,17 +174,18 @@ int dict_text_split(char *line, int flags, char **key, char **value,
 		}
 		*cp++ = 0;
 	}
-	while (isspace((unsigned char) *cp))
+	while (isspace((unsigned char)*cp))
 		cp++;
 	if (*cp == 0) {
-		strbuf_puts(why, (flags & DICT_TEXT_ALIAS)
-					 ? "expected \"name: value\", value is empty"
-					 : "expected \"key whitespace value\"");
+		strbuf_puts(why,
+			    (flags & DICT_TEXT_ALIAS)
+				? "expected \"name: value\", value is empty"
+				: "expected \"key whitespace value\"");
 		return -1;
 	}
 	/* Trailing whitespace was trimmed by the reader; a caller's own line
 	 * may still have it. */
-	for (end = cp + strlen(cp); end > cp && isspace((unsigned char) end[-1]);
+	for (end = cp + strlen(cp); end > cp && isspace((unsigned char)end[-1]);
 	     end--)
 		;
 	*end = 0;

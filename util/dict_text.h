@@ -22,7 +22,7 @@ struct strbuf;
 #define DICT_TEXT_LINE_MAX (1024 * 1024 + 8192)
 
 /* Flags for dict_text_split and dict_text_parse. */
-#define DICT_TEXT_ALIAS 0x01	/* "name: value" instead of "key value" */
+#define DICT_TEXT_ALIAS 0x01 /* "name: value" instead of "key value" */
 
 struct dict_text_reader;
 

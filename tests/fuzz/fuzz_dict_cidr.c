@@ -26,9 +26,17 @@ static void probe(struct dict *dict, const char *key)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *keys[] = {
-		"192.0.2.1", "0.0.0.0", "255.255.255.255", "::", "::1",
-		"2001:db8::1", "[10.1.2.3]", "ffff:ffff:ffff:ffff:ffff:ffff:"
-		"ffff:ffff", "not-an-address", "",
+	    "192.0.2.1",
+	    "0.0.0.0",
+	    "255.255.255.255",
+	    "::",
+	    "::1",
+	    "2001:db8::1",
+	    "[10.1.2.3]",
+	    "ffff:ffff:ffff:ffff:ffff:ffff:"
+	    "ffff:ffff",
+	    "not-an-address",
+	    "",
 	};
 	struct strbuf *why;
 	struct dict *dict;
@@ -36,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0 || size > 65536)
 		return 0;
-	if ((fp = fmemopen((void *) data, size, "r")) == NULL)
+	if ((fp = fmemopen((void *)data, size, "r")) == NULL)
 		return 0;
 	why = strbuf_new(STRBUF_NO_MAX);
 	dict = dict_cidr_open_fp(fp, "fuzz", 0, why);
@@ -54,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		probe(dict, word);
 		dict_close(&dict);
 	} else if (strbuf_len(why) == 0) {
-		abort();	/* a failed open always says why */
+		abort(); /* a failed open always says why */
 	}
 	strbuf_free(&why);
 	return 0;

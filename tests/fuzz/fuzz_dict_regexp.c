@@ -22,8 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *keys[] = {
-		"user@example.com", "", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
-		"Subject: hello\nworld",
+	    "user@example.com",
+	    "",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+	    "Subject: hello\nworld",
 	};
 	struct strbuf *why;
 	struct dict *dict;
@@ -37,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (!pcre && memchr(data, '{', size))
 		return 0;
-	if ((fp = fmemopen((void *) data, size, "r")) == NULL)
+	if ((fp = fmemopen((void *)data, size, "r")) == NULL)
 		return 0;
 	why = strbuf_new(STRBUF_NO_MAX);
 	dict = pcre ? dict_pcre_open_fp(fp, "fuzz", 0, why)
@@ -49,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pcre)
 			for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]);
 			     i++)
-				(void) dict_lookup(dict, keys[i], &value);
+				(void)dict_lookup(dict, keys[i], &value);
 		dict_close(&dict);
 	} else if (strbuf_len(why) == 0) {
 		abort();

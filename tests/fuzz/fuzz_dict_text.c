@@ -20,14 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int check_entry(void *ctx, const char *key, const char *value,
 		       int lineno, struct strbuf *why)
 {
-	int alias = *(int *) ctx;
+	int alias = *(int *)ctx;
 
-	(void) why;
+	(void)why;
 	if (*key == 0 || *value == 0 || lineno < 1)
 		abort();
 	if (!alias && strpbrk(key, " \t\r\n\v\f"))
 		abort();
-	if (isspace((unsigned char) value[strlen(value) - 1]))
+	if (isspace((unsigned char)value[strlen(value) - 1]))
 		abort();
 	return 0;
 }
@@ -44,13 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	why = strbuf_new(STRBUF_NO_MAX);
 	if (mode < 2) {
-		FILE *fp = fmemopen((void *) data, size ? size : 1, "r");
+		FILE *fp = fmemopen((void *)data, size ? size : 1, "r");
 		int alias = mode == 1;
 
 		if (fp && size > 0) {
-			(void) dict_text_parse(fp, "fuzz", alias
-					       ? DICT_TEXT_ALIAS : 0,
-					       check_entry, &alias, why);
+			(void)dict_text_parse(fp, "fuzz",
+					      alias ? DICT_TEXT_ALIAS : 0,
+					      check_entry, &alias, why);
 		}
 		if (fp)
 			fclose(fp);
@@ -68,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int ret = dict_sequence(dict, 1, &key, &value);
 			     ret == DICT_FOUND;
 			     ret = dict_sequence(dict, 0, &key, &value))
-				if (dict_lookup(dict, key, &value) != DICT_FOUND)
+				if (dict_lookup(dict, key, &value) !=
+				    DICT_FOUND)
 					abort();
 			dict_close(&dict);
 		}

@@ -16,8 +16,9 @@ static inline char *tu_mkdtemp(void)
 	const char *tmp = getenv("TMPDIR");
 	char *dir;
 
-	if (asprintf(&dir, "%s/postern-dict-XXXXXX", tmp && *tmp ? tmp : "/tmp")
-	    < 0 || mkdtemp(dir) == NULL)
+	if (asprintf(&dir, "%s/postern-dict-XXXXXX",
+		     tmp && *tmp ? tmp : "/tmp") < 0 ||
+	    mkdtemp(dir) == NULL)
 		abort();
 	return dir;
 }
@@ -31,7 +32,8 @@ static inline void tu_rmdir(char *dir)
 	if (dp == NULL)
 		return;
 	while ((de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
 			abort();

@@ -19,8 +19,7 @@
 #include "strbuf.h"
 
 /* "k1|k2|..." for the keys of key. */
-static void order(const char *key, enum access_key_type type,
-		  const char *want)
+static void order(const char *key, enum access_key_type type, const char *want)
 {
 	char **keys = access_lookup_keys(key, type);
 	struct strbuf *got = strbuf_new(STRBUF_NO_MAX);
@@ -36,7 +35,7 @@ static void order(const char *key, enum access_key_type type,
 
 static void test_order(void **state)
 {
-	(void) state;
+	(void)state;
 	order("User@Sub.Example.COM", ACCESS_KEY_ADDRESS,
 	      "user@sub.example.com|sub.example.com|.example.com|.com|user@");
 	order("user@example.com", ACCESS_KEY_ADDRESS,
@@ -46,7 +45,8 @@ static void test_order(void **state)
 	      "\"a@b\"@example.com|example.com|.com|\"a@b\"@");
 	order("user@[192.0.2.1]", ACCESS_KEY_ADDRESS,
 	      "user@[192.0.2.1]|[192.0.2.1]|user@");
-	order("@example.com", ACCESS_KEY_ADDRESS, "@example.com|example.com|.com");
+	order("@example.com", ACCESS_KEY_ADDRESS,
+	      "@example.com|example.com|.com");
 	order("user@", ACCESS_KEY_ADDRESS, "user@");
 	order("", ACCESS_KEY_ADDRESS, "");
 	order("Mail.Example.com", ACCESS_KEY_DOMAIN,
@@ -92,12 +92,12 @@ static void hit(struct dict *dict, const char *key, enum access_key_type type,
 
 static void test_lookup(void **state)
 {
-	struct dict *dict = open_ok(
-		"inline:{ user@example.com=FULL, sub.example.com=DOMAIN, "
-		".example.com=PARENT, postmaster@=LOCALPART, 192.0.2=NET, "
-		"2001:db8=NET6, .org=TLD }");
+	struct dict *dict =
+	    open_ok("inline:{ user@example.com=FULL, sub.example.com=DOMAIN, "
+		    ".example.com=PARENT, postmaster@=LOCALPART, 192.0.2=NET, "
+		    "2001:db8=NET6, .org=TLD }");
 
-	(void) state;
+	(void)state;
 	hit(dict, "USER@example.com", ACCESS_KEY_ADDRESS, "FULL",
 	    "user@example.com");
 	hit(dict, "joe@sub.example.com", ACCESS_KEY_ADDRESS, "DOMAIN",
@@ -121,11 +121,11 @@ static void test_lookup(void **state)
 static void test_pattern_table(void **state)
 {
 	static const char text[] = "/^user@/ PATTERN\n/^example\\.com$/ DOM\n";
-	FILE *fp = fmemopen((void *) text, sizeof(text) - 1, "r");
+	FILE *fp = fmemopen((void *)text, sizeof(text) - 1, "r");
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct dict *dict = dict_regexp_open_fp(fp, "rx", 0, why);
 
-	(void) state;
+	(void)state;
 	fclose(fp);
 	assert_non_null(dict);
 	hit(dict, "user@example.com", ACCESS_KEY_ADDRESS, "PATTERN",
@@ -141,8 +141,8 @@ static int calls;
 static int failing_lookup(struct dict *dict, const char *key,
 			  const char **value)
 {
-	(void) key;
-	(void) value;
+	(void)key;
+	(void)value;
 	calls++;
 	return dict_set_error(dict, "broken table");
 }
@@ -152,7 +152,7 @@ static void test_error_stops(void **state)
 	struct dict *dict = open_ok("inline:{ example.com=OK }");
 	const char *value;
 
-	(void) state;
+	(void)state;
 	dict->lookup = failing_lookup;
 	calls = 0;
 	assert_int_equal(access_lookup(dict, "u@example.com",
@@ -166,10 +166,10 @@ static void test_error_stops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_order),
-		cmocka_unit_test(test_lookup),
-		cmocka_unit_test(test_pattern_table),
-		cmocka_unit_test(test_error_stops),
+	    cmocka_unit_test(test_order),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_pattern_table),
+	    cmocka_unit_test(test_error_stops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

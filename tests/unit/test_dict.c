@@ -73,10 +73,14 @@ static void expect(struct dict *dict, const char *key, const char *want)
 
 static void test_file_build_lookup(void **state)
 {
-	static const char *const kv[] = {"User@Example.COM", "OK",
-					 "example.net", "REJECT no thanks",
-					 "1.2.3", "DUNNO", NULL};
-	(void) state;
+	static const char *const kv[] = {"User@Example.COM",
+					 "OK",
+					 "example.net",
+					 "REJECT no thanks",
+					 "1.2.3",
+					 "DUNNO",
+					 NULL};
+	(void)state;
 	for (size_t t = 0; t < NTYPES; t++) {
 		char *dir = tu_mkdtemp();
 		char *spec = spec_of(file_types[t], dir, "access");
@@ -119,7 +123,7 @@ static void test_file_build_lookup(void **state)
 
 static void test_file_duplicates(void **state)
 {
-	(void) state;
+	(void)state;
 	for (size_t t = 0; t < NTYPES; t++) {
 		char *dir = tu_mkdtemp();
 		char *spec = spec_of(file_types[t], dir, "map");
@@ -149,7 +153,7 @@ static void test_file_duplicates(void **state)
 
 static void test_file_missing(void **state)
 {
-	(void) state;
+	(void)state;
 	for (size_t t = 0; t < NTYPES; t++) {
 		char *dir = tu_mkdtemp();
 		char *spec = spec_of(file_types[t], dir, "none");
@@ -174,7 +178,7 @@ static void test_file_missing(void **state)
 static void test_file_corrupt(void **state)
 {
 	static const char *suffix[] = {".db", ".db", ".lmdb", ".cdb"};
-	(void) state;
+	(void)state;
 	for (size_t t = 0; t < NTYPES; t++) {
 		char *dir = tu_mkdtemp();
 		char *spec = spec_of(file_types[t], dir, "map");
@@ -218,8 +222,10 @@ static void test_file_corrupt(void **state)
 		dict = open_ok(spec, DICT_TRUNC);
 		for (int i = 0; i < 2000; i++) {
 			snprintf(key, sizeof(key), "key%d", i);
-			assert_int_equal(dict_update(dict, key, "some value "
-						     "that takes room"), 0);
+			assert_int_equal(dict_update(dict, key,
+						     "some value "
+						     "that takes room"),
+					 0);
 		}
 		assert_int_equal(dict_commit(dict), 0);
 		dict_close(&dict);
@@ -233,11 +239,12 @@ static void test_file_corrupt(void **state)
 				snprintf(key, sizeof(key), "key%d", i);
 				int ret = dict_lookup(dict, key, &value);
 
-				if (ret == DICT_NOTFOUND
-				    && strcmp(file_types[t], "hash") != 0
-				    && strcmp(file_types[t], "btree") != 0)
+				if (ret == DICT_NOTFOUND &&
+				    strcmp(file_types[t], "hash") != 0 &&
+				    strcmp(file_types[t], "btree") != 0)
 					fail_msg("%s: present key %s reads as "
-						 "not found", spec, key);
+						 "not found",
+						 spec, key);
 				errors += ret == DICT_ERROR;
 			}
 			/* Berkeley DB cannot tell every lost page from an
@@ -254,7 +261,7 @@ static void test_file_corrupt(void **state)
 
 static void test_file_incremental(void **state)
 {
-	(void) state;
+	(void)state;
 	for (size_t t = 0; t < NTYPES; t++) {
 		char *dir = tu_mkdtemp();
 		char *spec = spec_of(file_types[t], dir, "map");
@@ -295,7 +302,7 @@ static void test_file_atomic_rebuild(void **state)
 	static const char *suffix[] = {".db", ".db", ".lmdb", ".cdb"};
 	static const char *const v1[] = {"a", "old-a", "b", "old-b", NULL};
 	static const char *const v2[] = {"a", "new-a", "c", "new-c", NULL};
-	(void) state;
+	(void)state;
 	for (size_t t = 0; t < NTYPES; t++) {
 		char *dir = tu_mkdtemp();
 		char *spec = spec_of(file_types[t], dir, "map");
@@ -313,7 +320,7 @@ static void test_file_atomic_rebuild(void **state)
 
 		aborted = open_ok(spec, DICT_TRUNC);
 		assert_int_equal(dict_update(aborted, "a", "half"), 0);
-		dict_close(&aborted);	/* no commit */
+		dict_close(&aborted); /* no commit */
 		assert_int_equal(tu_count(dir, "map.tmp"), 0);
 
 		build(spec, v2);
@@ -347,7 +354,7 @@ static void test_cdb_without_nul(void **state)
 	struct dict *dict;
 	int fd;
 
-	(void) state;
+	(void)state;
 	fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(cdb_make_start(&cm, fd), 0);
@@ -366,7 +373,7 @@ static void test_open_errors(void **state)
 {
 	char *err = NULL;
 
-	(void) state;
+	(void)state;
 	assert_null(dict_open("/etc/aliases", 0, &err));
 	assert_non_null(strstr(err, "expected type:name"));
 	free(err);
@@ -396,7 +403,7 @@ static void test_limits(void **state)
 	struct dict *dict = open_ok(spec, DICT_TRUNC);
 	const char *value;
 
-	(void) state;
+	(void)state;
 	memset(big, 'k', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
 	assert_int_equal(dict_update(dict, big, "v"), DICT_ERROR);
@@ -420,7 +427,7 @@ static void test_texthash(void **state)
 	FILE *fp;
 	size_t n;
 
-	(void) state;
+	(void)state;
 	tu_write(file, "# a comment\n"
 		       "Key1  value one\n"
 		       "\n"
@@ -450,7 +457,8 @@ static void test_texthash(void **state)
 	/* A malformed line fails the open, naming file and line. */
 	tu_write(file, "good value\nbadline\n");
 	assert_null(dict_open(spec, 0, &err));
-	assert_non_null(strstr(err, "text:2: expected \"key whitespace value\""));
+	assert_non_null(
+	    strstr(err, "text:2: expected \"key whitespace value\""));
 	free(err);
 	/* So does a missing file: never an empty table. */
 	unlink(file);
@@ -469,9 +477,10 @@ static void test_inline(void **state)
 	char *err = NULL;
 	const char *key, *value;
 
-	(void) state;
+	(void)state;
 	dict = open_ok("inline:{ Foo=bar, baz=qux ,{ long key = a value "
-		       "with spaces }, x=1 }", DICT_FOLD_KEYS);
+		       "with spaces }, x=1 }",
+		       DICT_FOLD_KEYS);
 	expect(dict, "foo", "bar");
 	expect(dict, "FOO", "bar");
 	expect(dict, "long key", "a value with spaces");
@@ -488,9 +497,9 @@ static void test_inline(void **state)
 	dict_close(&dict);
 
 	static const char *bad[] = {
-		"inline:a=1", "inline:{a=1", "inline:{ a }", "inline:{ =1 }",
-		"inline:{ {a=1 }", "inline:{a=1} x", "inline:{a=1,a=2}",
-		"inline:{ baz = qux }",
+	    "inline:a=1",	"inline:{a=1",		"inline:{ a }",
+	    "inline:{ =1 }",	"inline:{ {a=1 }",	"inline:{a=1} x",
+	    "inline:{a=1,a=2}", "inline:{ baz = qux }",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if ((dict = dict_open(bad[i], 0, &err)) != NULL)
@@ -505,7 +514,7 @@ static void test_static(void **state)
 	struct dict *dict;
 	char *err = NULL;
 
-	(void) state;
+	(void)state;
 	dict = open_ok("static:OK", DICT_FOLD_KEYS);
 	expect(dict, "anything", "OK");
 	expect(dict, "", "OK");
@@ -523,7 +532,7 @@ static void test_unix(void **state)
 	char *err = NULL;
 	const char *value;
 
-	(void) state;
+	(void)state;
 	dict = open_ok("unix:passwd.byname", DICT_FOLD_KEYS);
 	assert_int_equal(dict_lookup(dict, "root", &value), DICT_FOUND);
 	assert_memory_equal(value, "root:", 5);
@@ -543,19 +552,19 @@ static void test_unix(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_file_build_lookup),
-		cmocka_unit_test(test_file_duplicates),
-		cmocka_unit_test(test_file_missing),
-		cmocka_unit_test(test_file_corrupt),
-		cmocka_unit_test(test_file_incremental),
-		cmocka_unit_test(test_file_atomic_rebuild),
-		cmocka_unit_test(test_cdb_without_nul),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_texthash),
-		cmocka_unit_test(test_inline),
-		cmocka_unit_test(test_static),
-		cmocka_unit_test(test_unix),
+	    cmocka_unit_test(test_file_build_lookup),
+	    cmocka_unit_test(test_file_duplicates),
+	    cmocka_unit_test(test_file_missing),
+	    cmocka_unit_test(test_file_corrupt),
+	    cmocka_unit_test(test_file_incremental),
+	    cmocka_unit_test(test_file_atomic_rebuild),
+	    cmocka_unit_test(test_cdb_without_nul),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_texthash),
+	    cmocka_unit_test(test_inline),
+	    cmocka_unit_test(test_static),
+	    cmocka_unit_test(test_unix),
 	};
 
 	msg_set_output("/dev/stderr");

@@ -16,7 +16,7 @@
 
 static struct dict *cidr_from(const char *text, struct strbuf *why)
 {
-	FILE *fp = fmemopen((void *) text, strlen(text), "r");
+	FILE *fp = fmemopen((void *)text, strlen(text), "r");
 	struct dict *dict;
 
 	assert_non_null(fp);
@@ -44,24 +44,23 @@ static void expect(struct dict *dict, const char *key, const char *want)
 static void test_match(void **state)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
-	struct dict *dict = cidr_from(
-		"# networks\n"
-		"192.0.2.1        host\n"
-		"192.0.2.0/24     net24\n"
-		"198.51.100.0/31  net31\n"
-		"203.0.113.128/25 net25\n"
-		"10.0.0.0/8       REJECT private\n"
-		"2001:db8::1      v6host\n"
-		"[2001:db8:1::]/48 v6net48\n"
-		"2001:db8::/32    v6net32\n"
-		"0.0.0.0/0        any4\n",
-		why);
+	struct dict *dict = cidr_from("# networks\n"
+				      "192.0.2.1        host\n"
+				      "192.0.2.0/24     net24\n"
+				      "198.51.100.0/31  net31\n"
+				      "203.0.113.128/25 net25\n"
+				      "10.0.0.0/8       REJECT private\n"
+				      "2001:db8::1      v6host\n"
+				      "[2001:db8:1::]/48 v6net48\n"
+				      "2001:db8::/32    v6net32\n"
+				      "0.0.0.0/0        any4\n",
+				      why);
 
-	(void) state;
+	(void)state;
 	if (dict == NULL)
 		fail_msg("%s", strbuf_str(why));
 	assert_true(dict->flags & DICT_PATTERN);
-	expect(dict, "192.0.2.1", "host");	/* first match wins */
+	expect(dict, "192.0.2.1", "host"); /* first match wins */
 	expect(dict, "192.0.2.2", "net24");
 	expect(dict, "192.0.2.255", "net24");
 	expect(dict, "198.51.100.1", "net31");
@@ -84,7 +83,8 @@ static void test_match(void **state)
 	dict_close(&dict);
 
 	dict = cidr_from("::/0 any6\n0.0.0.0/32 zero\n"
-			 "255.255.255.255/32 bcast\n", why);
+			 "255.255.255.255/32 bcast\n",
+			 why);
 	assert_non_null(dict);
 	expect(dict, "ffff::1", "any6");
 	expect(dict, "0.0.0.0", "zero");
@@ -100,27 +100,27 @@ static void test_errors(void **state)
 		const char *text;
 		const char *want;
 	} bad[] = {
-		{"1.2.3.0/24 ok\n1.2.3.4/33 x\n",
-		 "cidr.txt:2: bad network prefix in \"1.2.3.4/33\""},
-		{"2001:db8::/129 x\n",
-		 "cidr.txt:1: bad network prefix in \"2001:db8::/129\""},
-		{"1.2.3.4/24 x\n",
-		 "cidr.txt:1: non-zero host bits in \"1.2.3.4/24\" (the "
-		 "network is 1.2.3.0/24)"},
-		{"2001:db8::1/32 x\n", "cidr.txt:1: non-zero host bits"},
-		{"0.0.0.1/0 x\n", "cidr.txt:1: non-zero host bits"},
-		{"1.2.3.0/ x\n", "cidr.txt:1: bad network prefix"},
-		{"1.2.3.0/-1 x\n", "cidr.txt:1: bad network prefix"},
-		{"1.2.3.0/24x x\n", "cidr.txt:1: bad network prefix"},
-		{"1.2.3.0/+8 x\n", "cidr.txt:1: bad network prefix"},
-		{"1.2.3 x\n", "cidr.txt:1: bad address \"1.2.3\""},
-		{"example.com x\n", "cidr.txt:1: bad address"},
-		{"[1.2.3.4 x\n", "cidr.txt:1: bad address"},
-		{"# c\n1.2.3.4\n", "cidr.txt:2: expected \"key whitespace value\""},
+	    {"1.2.3.0/24 ok\n1.2.3.4/33 x\n",
+	     "cidr.txt:2: bad network prefix in \"1.2.3.4/33\""},
+	    {"2001:db8::/129 x\n",
+	     "cidr.txt:1: bad network prefix in \"2001:db8::/129\""},
+	    {"1.2.3.4/24 x\n",
+	     "cidr.txt:1: non-zero host bits in \"1.2.3.4/24\" (the "
+	     "network is 1.2.3.0/24)"},
+	    {"2001:db8::1/32 x\n", "cidr.txt:1: non-zero host bits"},
+	    {"0.0.0.1/0 x\n", "cidr.txt:1: non-zero host bits"},
+	    {"1.2.3.0/ x\n", "cidr.txt:1: bad network prefix"},
+	    {"1.2.3.0/-1 x\n", "cidr.txt:1: bad network prefix"},
+	    {"1.2.3.0/24x x\n", "cidr.txt:1: bad network prefix"},
+	    {"1.2.3.0/+8 x\n", "cidr.txt:1: bad network prefix"},
+	    {"1.2.3 x\n", "cidr.txt:1: bad address \"1.2.3\""},
+	    {"example.com x\n", "cidr.txt:1: bad address"},
+	    {"[1.2.3.4 x\n", "cidr.txt:1: bad address"},
+	    {"# c\n1.2.3.4\n", "cidr.txt:2: expected \"key whitespace value\""},
 	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct dict *dict = cidr_from(bad[i].text, why);
 
@@ -140,7 +140,7 @@ static void test_open_file(void **state)
 	char *spec, *err = NULL;
 	struct dict *dict;
 
-	(void) state;
+	(void)state;
 	if (asprintf(&spec, "cidr:%s", file) < 0)
 		abort();
 	assert_null(dict_open(spec, 0, &err));
@@ -159,9 +159,9 @@ static void test_open_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_match),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_open_file),
+	    cmocka_unit_test(test_match),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_open_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@
 
 static struct dict *rx_from(int pcre, const char *text, struct strbuf *why)
 {
-	FILE *fp = fmemopen((void *) text, strlen(text), "r");
+	FILE *fp = fmemopen((void *)text, strlen(text), "r");
 	struct dict *dict;
 
 	assert_non_null(fp);
@@ -50,20 +50,21 @@ static void test_common(void **state)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
-	(void) state;
+	(void)state;
 	for (int pcre = 0; pcre <= 1; pcre++) {
-		struct dict *dict = rx_from(pcre,
-			"# comment\n"
-			"/^(.*)@example\\.com$/   RELAY for $1\n"
-			"/^([a-z]+)-([a-z]+)@/    ${2}+$(1) costs $$5\n"
-			"/^user@/                 first\n"
-			"/^user@/                 second\n"
-			"/^Case$/i                exact-case\n"
-			"!/\\./                   no dot in $$key\n"
-			"|a/b|                    pipe delimited\n"
-			"/^long/                  a value\n"
-			"   continued\n",
-			why);
+		struct dict *dict =
+		    rx_from(pcre,
+			    "# comment\n"
+			    "/^(.*)@example\\.com$/   RELAY for $1\n"
+			    "/^([a-z]+)-([a-z]+)@/    ${2}+$(1) costs $$5\n"
+			    "/^user@/                 first\n"
+			    "/^user@/                 second\n"
+			    "/^Case$/i                exact-case\n"
+			    "!/\\./                   no dot in $$key\n"
+			    "|a/b|                    pipe delimited\n"
+			    "/^long/                  a value\n"
+			    "   continued\n",
+			    why);
 
 		if (dict == NULL)
 			fail_msg("%s", strbuf_str(why));
@@ -73,7 +74,8 @@ static void test_common(void **state)
 		expect(dict, "ab-cd@x.org", "cd+ab costs $5");
 		expect(dict, "user@x.org", "first");
 		expect(dict, "Case", "exact-case");
-		/* i toggled case-insensitivity off: the negated rule answers. */
+		/* i toggled case-insensitivity off: the negated rule answers.
+		 */
 		expect(dict, "case", "no dot in $key");
 		expect(dict, "localhost", "no dot in $key");
 		expect(dict, "x.a/b.y", "pipe delimited");
@@ -88,19 +90,19 @@ static void test_if_endif(void **state)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
-	(void) state;
+	(void)state;
 	for (int pcre = 0; pcre <= 1; pcre++) {
 		struct dict *dict = rx_from(pcre,
-			"if /@example\\.com$/\n"
-			"/^admin@/ ADMIN\n"
-			"if !/^x/\n"
-			"/^b/ B-not-x\n"
-			"endif\n"
-			"/^x/ X\n"
-			"endif\n"
-			"/^admin@/ OTHER-ADMIN\n"
-			"/^b/ OTHER-B\n",
-			why);
+					    "if /@example\\.com$/\n"
+					    "/^admin@/ ADMIN\n"
+					    "if !/^x/\n"
+					    "/^b/ B-not-x\n"
+					    "endif\n"
+					    "/^x/ X\n"
+					    "endif\n"
+					    "/^admin@/ OTHER-ADMIN\n"
+					    "/^b/ OTHER-B\n",
+					    why);
 
 		if (dict == NULL)
 			fail_msg("%s", strbuf_str(why));
@@ -120,7 +122,7 @@ static void test_engine_flags(void **state)
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct dict *dict;
 
-	(void) state;
+	(void)state;
 	/* regexp: x toggles extended syntax off: then "+" is literal-ish
 	 * basic syntax, "a+" matches "a+" only. */
 	dict = rx_from(0, "/^a+$/x basic\n/^(b)\\1$/ backref\n", why);
@@ -162,7 +164,7 @@ static void test_pcre_limit(void **state)
 	char key[64];
 	const char *value;
 
-	(void) state;
+	(void)state;
 	assert_non_null(dict);
 	memset(key, 'a', sizeof(key) - 2);
 	key[sizeof(key) - 2] = 'b';
@@ -176,32 +178,33 @@ static void test_pcre_limit(void **state)
 static void test_errors(void **state)
 {
 	static const struct {
-		int pcre;		/* -1: both */
+		int pcre; /* -1: both */
 		const char *text;
 		const char *want;
 	} bad[] = {
-		{-1, "/ok/ x\n/(unclosed/ x\n", "rx.txt:2: bad regular expression"},
-		{-1, "/a/ x\n  \n/a/q x\n", "rx.txt:3: unknown"},
-		{-1, "/(a)/ $2\n", "rx.txt:1: $2 in the result, but the pattern "
-				   "has 1 subexpression"},
-		{-1, "!/(a)/ $1\n", "rx.txt:1: $1 in the result of a negated"},
-		{-1, "/a/ $x\n", "rx.txt:1: '$' must be followed by 1-9"},
-		{-1, "/a/ $0\n", "rx.txt:1: '$' must be followed by 1-9"},
-		{-1, "/a/ ${1\n", "rx.txt:1:"},
-		{-1, "/a/\n", "rx.txt:1: missing result"},
-		{-1, "/a x\n", "rx.txt:1: missing closing '/'"},
-		{-1, "a/ x\n", "rx.txt:1: expected \"/pattern/flags result\""},
-		{-1, "if /a/\n/b/ c\n", "rx.txt:1: if without a matching endif"},
-		{-1, "/b/ c\nendif\n", "rx.txt:2: endif without a matching if"},
-		{-1, "if /a/ x\nendif\n", "rx.txt:1: text after the pattern"},
-		{-1, "  /a/ x\n", "rx.txt:1: continuation line"},
-		{0, "/a/U x\n", "rx.txt:1: unknown regexp flag 'U'"},
-		{1, "/a/z x\n", "rx.txt:1: unknown pcre flag 'z'"},
-		{1, "/a(?<n/ x\n", "at offset"},
+	    {-1, "/ok/ x\n/(unclosed/ x\n", "rx.txt:2: bad regular expression"},
+	    {-1, "/a/ x\n  \n/a/q x\n", "rx.txt:3: unknown"},
+	    {-1, "/(a)/ $2\n",
+	     "rx.txt:1: $2 in the result, but the pattern "
+	     "has 1 subexpression"},
+	    {-1, "!/(a)/ $1\n", "rx.txt:1: $1 in the result of a negated"},
+	    {-1, "/a/ $x\n", "rx.txt:1: '$' must be followed by 1-9"},
+	    {-1, "/a/ $0\n", "rx.txt:1: '$' must be followed by 1-9"},
+	    {-1, "/a/ ${1\n", "rx.txt:1:"},
+	    {-1, "/a/\n", "rx.txt:1: missing result"},
+	    {-1, "/a x\n", "rx.txt:1: missing closing '/'"},
+	    {-1, "a/ x\n", "rx.txt:1: expected \"/pattern/flags result\""},
+	    {-1, "if /a/\n/b/ c\n", "rx.txt:1: if without a matching endif"},
+	    {-1, "/b/ c\nendif\n", "rx.txt:2: endif without a matching if"},
+	    {-1, "if /a/ x\nendif\n", "rx.txt:1: text after the pattern"},
+	    {-1, "  /a/ x\n", "rx.txt:1: continuation line"},
+	    {0, "/a/U x\n", "rx.txt:1: unknown regexp flag 'U'"},
+	    {1, "/a/z x\n", "rx.txt:1: unknown pcre flag 'z'"},
+	    {1, "/a(?<n/ x\n", "at offset"},
 	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
-	(void) state;
+	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (int pcre = 0; pcre <= 1; pcre++) {
 			struct dict *dict;
@@ -228,7 +231,7 @@ static void test_open_file(void **state)
 	struct dict *dict;
 	const char *value;
 
-	(void) state;
+	(void)state;
 	if (asprintf(&spec, "pcre:%s", file) < 0)
 		abort();
 	assert_null(dict_open(spec, 0, &err));
@@ -254,12 +257,12 @@ static void test_open_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_common),
-		cmocka_unit_test(test_if_endif),
-		cmocka_unit_test(test_engine_flags),
-		cmocka_unit_test(test_pcre_limit),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_open_file),
+	    cmocka_unit_test(test_common),
+	    cmocka_unit_test(test_if_endif),
+	    cmocka_unit_test(test_engine_flags),
+	    cmocka_unit_test(test_pcre_limit),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_open_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
