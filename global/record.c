@@ -44,11 +44,27 @@ size_t rec_size(size_t len)
 	return size;
 }
 
+size_t rec_len_encode(unsigned char *out, size_t len)
+{
+	size_t n = 0;
+
+	do {
+		/* UNSAFE: a 64-bit len needs at most 10 groups, the size of
+		 * out (REC_LEN_BYTES_MAX). */
+		out[n] = len & 0x7f;
+		len >>= 7;
+		if (len != 0)
+			out[n] |= 0x80;
+		n++;
+	} while (len != 0);
+	return n;
+}
+
 int rec_put(struct rstream *s, int type, const void *data, size_t len)
 {
 	const struct rec_type_info *info = rec_type_info(type);
-	unsigned char hdr[1 + 10]; /* type + up to 10 groups of a 64-bit size */
-	size_t n = 0, rest = len;
+	unsigned char hdr[1 + REC_LEN_BYTES_MAX];
+	size_t n;
 
 	if (info == 0) {
 		errno = EINVAL;
@@ -58,15 +74,8 @@ int rec_put(struct rstream *s, int type, const void *data, size_t len)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	hdr[n++] = (unsigned char)type;
-	do {
-		/* UNSAFE: len <= max_len < 2^35 needs at most 5 groups. */
-		hdr[n] = rest & 0x7f;
-		rest >>= 7;
-		if (rest != 0)
-			hdr[n] |= 0x80;
-		n++;
-	} while (rest != 0);
+	hdr[0] = (unsigned char) type;
+	n = 1 + rec_len_encode(hdr + 1, len);
 	if (rstream_write(s, hdr, n) < 0)
 		return -1;
 	if (len > 0 && rstream_write(s, data, len) < 0)

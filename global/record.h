@@ -43,6 +43,10 @@ int rec_puts(struct rstream *s, int type, const char *str);
 /* rec_put of printf output (at most REC_SHORT_MAX bytes). */
 int rec_printf(struct rstream *s, int type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Longest length field rec_len_encode can produce (64-bit sizes). */
+#define REC_LEN_BYTES_MAX 10
+/* Write the length field for len into out; returns the bytes used. */
+size_t rec_len_encode(unsigned char *out, size_t len);
 /* Bytes rec_put writes for a payload of len bytes (framing included). */
 size_t rec_size(size_t len);
 
