@@ -55,8 +55,9 @@ struct queue_file {
 	size_t line_limit;
 	/* reader */
 	off_t file_size;
-	off_t consumed; /* record bytes read: bounds pointer loops */
-	int ended;	/* E was returned */
+	off_t consumed;	  /* record bytes read: bounds pointer loops */
+	int ended;	  /* E was returned */
+	int size_pending; /* C is still the placeholder: not committed */
 	struct strbuf *data;
 };
 
@@ -521,6 +522,8 @@ static int qf_parse_size(struct queue_file *qf)
 		    p[(i + 1) * (REC_NUM_WIDTH + 1) - 1] != ' ')
 			return -1;
 	}
+	/* M cannot be at offset 0: zero means commit never rewrote it. */
+	qf->size_pending = qf->size.content_offset == 0;
 	return 0;
 }
 
@@ -661,7 +664,8 @@ int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 		break;
 	case REC_TYPE_MESG:
 	case REC_TYPE_XTRA:
-		if (offset != (type == REC_TYPE_MESG
+		if (!qf->size_pending &&
+		    offset != (type == REC_TYPE_MESG
 				   ? qf->size.content_offset
 				   : qf->size.extracted_offset))
 			return qf_corrupt(qf, why,
@@ -677,6 +681,13 @@ int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 			return qf_corrupt(qf, why, "no %s record",
 					  qf->have_time ? "sender"
 							: "arrival time");
+		if (qf->size_pending) {
+			qf_fail(why,
+				"%s/%s: size record never written: the "
+				"file was not committed",
+				qf->queue, qf->id);
+			return QUEUE_FILE_INCOMPLETE;
+		}
 		qf->ended = 1;
 		break;
 	default:

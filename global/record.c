@@ -74,7 +74,7 @@ int rec_put(struct rstream *s, int type, const void *data, size_t len)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	hdr[0] = (unsigned char) type;
+	hdr[0] = (unsigned char)type;
 	n = 1 + rec_len_encode(hdr + 1, len);
 	if (rstream_write(s, hdr, n) < 0)
 		return -1;
