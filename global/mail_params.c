@@ -94,8 +94,6 @@ const char *const mail_param_reserved[] = {
     "disable_vrfy_command",
     "duplicate_filter_limit",
     "enable_long_queue_ids",
-    "hash_queue_depth",
-    "hash_queue_names",
     "header_checks",
     "header_size_limit",
     "home_mailbox",

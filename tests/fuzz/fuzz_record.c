@@ -13,7 +13,7 @@
  *     global/rec_type.c global/record.c global/mail_queue.c \
  *     global/queue_file.c util/rstream.c util/strbuf.c util/mymalloc.c \
  *     util/msg.c -o tests/fuzz/fuzz_record
- *   tests/fuzz/fuzz_record -max_total_time=60 tests/fuzz/corpus/record
+ *   tests/fuzz/fuzz_record -max_total_time=60 tests/fuzz/corpus/fuzz_record
  * Built with -DFUZZ_STANDALONE instead of -fsanitize=fuzzer, it runs the
  * files named on its command line once each (a corpus replay for CI).
  */
