@@ -69,6 +69,16 @@ static const struct queue_dir {
 static char config_dir[PATH_MAX];
 static int check_problems;
 
+/* dir/name into buf, or fatal: a path that does not fit is a broken
+ * configuration, never something to truncate. */
+static void path_join(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t) n >= len)
+		msg_fatal("path too long: %s/%s", dir, name);
+}
+
 static _Noreturn void usage(void)
 {
 	msg_fatal_status(2, "usage: postern [-c config_dir] [-v] "
@@ -82,7 +92,7 @@ static pid_t master_running(void)
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", var_queue_directory, PID_FILE);
+	path_join(path, sizeof(path), var_queue_directory, PID_FILE);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			msg_fatal("open %s: %m", path);
@@ -107,14 +117,14 @@ static void read_master_cf(void)
 	char path[PATH_MAX];
 	char *err = NULL;
 
-	snprintf(path, sizeof(path), "%s/master.cf", config_dir);
+	path_join(path, sizeof(path), config_dir, "master.cf");
 	if (master_cf_read(path, var_default_process_limit, &cf, &err) < 0)
 		msg_fatal("%s", err ? err : path);
 	for (size_t i = 0; i < cf.count; i++) {
 		const char *cmd = cf.ents[i].command;
 		char prog[PATH_MAX];
 
-		snprintf(prog, sizeof(prog), "%s/%s", var_daemon_directory, cmd);
+		path_join(prog, sizeof(prog), var_daemon_directory, cmd);
 		if (access(prog, X_OK) < 0) {
 			msg_warn("master.cf line %d: service %s: %s: %m", cf.ents[i].line,
 				 cf.ents[i].service, prog);
@@ -270,7 +280,7 @@ static int do_check(void)
 
 static void master_path(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/master", var_daemon_directory);
+	path_join(buf, len, var_daemon_directory, "master");
 	if (access(buf, X_OK) < 0)
 		msg_fatal("%s: %m", buf);
 }

@@ -114,20 +114,32 @@ static void ms_status_event(int fd, int events, void *ctx)
 	ms_exit("master closed the status pipe");
 }
 
-/* Bookkeeping after one request: count it, re-arm the idle timer, and
- * decide whether this process has served enough. */
-static void ms_done(void)
+/* Bookkeeping after one request, while the client is still open: count
+ * it and decide whether this process has served enough. If it stays, it
+ * reports AVAIL before the client sees the connection close, so a client
+ * that reconnects at once finds master already knowing there is an idle
+ * process (and master does not start a needless one). A process that is
+ * about to exit never claims to be available. */
+static int ms_done(void)
 {
-	ms_report(MASTER_STAT_AVAIL);
 	ms_use_count++;
 	if (ms_master_gone)
-		ms_exit("master has gone away");
-	if (ms_def->resident)
-		return;
-	if (var_max_use > 0 && ms_use_count >= var_max_use)
-		ms_exit("max_use reached");
-	if (var_max_idle > 0)
+		return -1;
+	if (!ms_def->resident && var_max_use > 0 && ms_use_count >= var_max_use)
+		return -1;
+	ms_report(MASTER_STAT_AVAIL);
+	if (ms_master_gone)
+		return -1;
+	if (!ms_def->resident && var_max_idle > 0)
 		events_timer(ms_idle, NULL, var_max_idle);
+	return 0;
+}
+
+/* After the client is closed: leave if ms_done() said so. */
+static void ms_after(int verdict)
+{
+	if (verdict < 0)
+		ms_exit(ms_master_gone ? "master has gone away" : "max_use reached");
 }
 
 /* A "pass" service receives the client descriptor over the connection. */
@@ -153,7 +165,7 @@ static int ms_receive_passed(int conn)
 
 static void ms_single_ready(int listen_fd)
 {
-	int conn, client;
+	int conn, client, verdict;
 
 	conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (conn < 0) {
@@ -170,11 +182,12 @@ static void ms_single_ready(int listen_fd)
 	} else {
 		client = conn;
 	}
-	if (client >= 0) {
+	if (client >= 0)
 		ms_def->service(client, ms_service_name, ms_args);
+	verdict = ms_done();
+	if (client >= 0)
 		close(client);
-	}
-	ms_done();
+	ms_after(verdict);
 }
 
 /* Read a trigger: a FIFO gives what is there; a stream socket is read to
@@ -193,7 +206,7 @@ static void ms_trigger_ready(int listen_fd, enum ms_fd_kind kind)
 			return;
 		ms_report(MASTER_STAT_TAKEN);
 		ms_def->trigger(buf, (size_t) n, ms_service_name, ms_args);
-		ms_done();
+		ms_after(ms_done());
 		return;
 	}
 	conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -215,7 +228,7 @@ static void ms_trigger_ready(int listen_fd, enum ms_fd_kind kind)
 	close(conn);
 	if (len > 0)
 		ms_def->trigger(buf, len, ms_service_name, ms_args);
-	ms_done();
+	ms_after(ms_done());
 }
 
 static void ms_listen_event(int fd, int events, void *ctx)

@@ -382,17 +382,18 @@ int main(int argc, char **argv)
 		master_log_unprivileged();
 	master_build_env();
 	master_serv_configure(1);
+
+	/* Start-up errors went to the terminal too; from here on, the log. */
+	if (!foreground) {
+		master_stdio_null();
+		msg_set_stderr(0);
+	}
 	msg_info("daemon started -- version %s, configuration %s", PACKAGE_VERSION,
 		 master_config_dir);
-
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "R", 1) != 1)
 			msg_warn("cannot notify the starting process: %m");
 		close(ready_fd);
-	}
-	if (!foreground) {
-		master_stdio_null();
-		msg_set_stderr(0);
 	}
 	for (;;)
 		events_loop(-1);

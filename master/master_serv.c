@@ -20,6 +20,7 @@
  * master never opens anything in the queue but private/, public/ and pid/.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -103,6 +103,11 @@ static void listen_event(int fd, int events, void *ctx)
 
 	(void) fd;
 	(void) events;
+	/* A child may have become idle in this same event batch: read its
+	 * AVAIL first, or we would start a process nobody needs. */
+	status_event(serv->status_fd[0], EVENT_READ, serv);
+	if (!serv->listening)
+		return;
 	master_spawn(serv);
 	master_avail_update(serv);
 }
