@@ -7,12 +7,23 @@
  * comment line. "-o name=value" and "-o { name = value }" pass overrides;
  * "{ ... }" protects whitespace in an argument. When the same
  * service/type pair appears twice the last one wins. Errors name the file
- * and line and the entry is rejected, never half-used.
+ * and line and the whole file is rejected, never half-used.
+ *
+ * Defaults: private y (n for inet, which cannot be private), unpriv y,
+ * chroot n, wakeup 0, maxproc default_process_limit. A unix, fifo, pass
+ * or unix-dgram service is a plain socket name (no '/'), an inet service
+ * is "port", "host:port" or "[ipv6]:port", and the command is a program
+ * name in daemon_directory (no '/').
  */
 #ifndef POSTERN_MASTER_CF_H
 #define POSTERN_MASTER_CF_H
 
 #include <stddef.h>
+
+/* A logical master.cf entry (continuations included) may be this long. */
+#define MASTER_CF_LINE_MAX (64 * 1024)
+/* A service name (socket name or inet address) may be this long. */
+#define MASTER_CF_SERVICE_MAX 100
 
 enum master_type { MASTER_INET, MASTER_UNIX, MASTER_FIFO, MASTER_PASS, MASTER_UNIX_DGRAM };
 
@@ -30,7 +41,10 @@ struct master_ent {
 	size_t nargs;
 	char **overrides;	/* "name=value" strings from -o, NULL-terminated */
 	size_t noverrides;
-	char *text;		/* the whole entry, normalised, for change detection and -M */
+	char *text;		/* the whole entry, normalised, for change detection and -M:
+				 * columns as written ("-" kept), single spaces, arguments
+				 * re-braced only where needed. Compare maxproc too: "-"
+				 * follows default_process_limit. */
 	int line;		/* first line in the file */
 };
 
