@@ -224,37 +224,16 @@ static void master_stdio_null(void)
 	close(fd);
 }
 
-/* Would main.cf read cleanly? mail_conf_read() is fatal on a bad value, so
- * ask a throw-away child: a typo in main.cf must not kill a running mail
- * system on reload. */
-static int master_conf_ok(void)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0) {
-		msg_warn("fork: %m");
-		return 0;
-	}
-	if (pid == 0) {
-		msg_set_cleanup(NULL);
-		mail_conf_read(master_config_dir);
-		_exit(0);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return 0;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 static void master_reload(void)
 {
-	if (!master_conf_ok()) {
-		msg_error("%s/main.cf has errors (logged above); reload ignored, "
-			  "the running configuration stays", master_config_dir);
+	char *err = NULL;
+
+	/* A typo in main.cf must not kill a running mail system. */
+	if (mail_conf_load(master_config_dir, &err) < 0) {
+		msg_error("%s; reload ignored, the running configuration stays", err);
+		myfree(err);
 		return;
 	}
-	mail_conf_read(master_config_dir);
 	master_set_log();
 	master_set_owner();
 	master_generation++;

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import IS_ROOT, MASTER, pid_alive, wait_for
+from conftest import IS_ROOT, MASTER, Conn, pid_alive, wait_for
 
 
 def test_services_spawned_per_master_cf(running):
@@ -176,12 +176,6 @@ def test_second_master_is_refused(running):
     assert "already running" in r.stderr
 
 
-def test_wakeup_triggers_a_trigger_service(instance):
-    instance.write_master("tick unix - - n 1 1 probe trigger\n")
-    instance.start()
-    instance.wait_log(r'probe tick: trigger "W" \(1 bytes\)', timeout=10, count=2)
-
-
 def test_environment_is_cleaned(instance, monkeypatch):
     # Read the environment of a live child from /proc.
     monkeypatch.setenv("POSTERN_TEST_SECRET", "leak")
@@ -235,3 +229,51 @@ def test_unprivileged_master_runs_services_as_invoking_user(running):
     c.quit()
     assert int(hello["uid"]) == os.getuid()
     assert "running as unprivileged user" in running.log()
+
+
+def test_solitary_service_never_runs_twice_across_reload(instance):
+    instance.write_master("solo unix - - n - 1 probe\n")
+    instance.start()
+    held = instance.connect_unix("solo")
+    first = held.hello()
+    instance.postern("reload")
+    instance.wait_log(r"reload -- version")
+    waiting = instance.connect_unix("solo")
+    with pytest.raises(socket.timeout):
+        waiting.readline(timeout=1.5)
+    held.quit()
+    second = waiting.hello(timeout=5)
+    waiting.quit()
+    assert second["gen"] == "2" and second["pid"] != first["pid"]
+
+
+def test_public_socket_and_bare_port_on_every_loopback_address(instance):
+    instance.write_main("inet_interfaces = loopback-only\ninet_protocols = all\n")
+    instance.write_master(f"{instance.port} inet n - n - - probe\n"
+                          "pub unix n - n - - probe\n")
+    instance.start()
+    st = os.stat(os.path.join(instance.queue, "public", "pub"))
+    assert stat.S_IMODE(st.st_mode) == 0o666
+    u = instance.connect_unix("pub", private=False)
+    assert u.hello()["service"] == "pub"
+    u.quit()
+    c = instance.connect_inet()
+    assert c.hello()["service"] == str(instance.port)
+    c.quit()
+    if socket.has_ipv6 and os.path.exists("/proc/net/if_inet6"):
+        c6 = Conn(socket.create_connection(("::1", instance.port), timeout=5))
+        assert c6.hello()["service"] == str(instance.port)
+        c6.quit()
+    # Nothing listens on a non-loopback address.
+    with open("/proc/net/tcp") as f:
+        hexport = f"{instance.port:04X}"
+        local = [line.split()[1] for line in f.readlines()[1:]
+                 if line.split()[1].endswith(":" + hexport) and line.split()[3] == "0A"]
+    assert local == ["0100007F:" + hexport], local
+
+
+@pytest.mark.parametrize("kind", ["unix", "fifo"])
+def test_wakeup_reaches_unix_and_fifo_services(instance, kind):
+    instance.write_master(f"tick {kind} - - n 1 1 probe trigger\n")
+    instance.start()
+    instance.wait_log(r'probe tick: trigger "W" \(1 bytes\)', timeout=10, count=2)
