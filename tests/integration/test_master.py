@@ -277,3 +277,31 @@ def test_wakeup_reaches_unix_and_fifo_services(instance, kind):
     instance.write_master(f"tick {kind} - - n 1 1 probe trigger\n")
     instance.start()
     instance.wait_log(r'probe tick: trigger "W" \(1 bytes\)', timeout=10, count=2)
+
+
+def test_changed_service_keeps_established_connections(running):
+    held = running.connect_inet()
+    first = held.hello()
+    running.write_master(f"127.0.0.1:{running.port} inet n - n - 3 probe\n"
+                         "probe unix - - n - - probe\n")
+    running.postern("reload")
+    running.wait_log(rf"service 127.0.0.1:{running.port}/inet: configuration changed")
+    assert held.echo("still here") == "still here"
+    c = running.connect_inet()
+    assert c.hello()["gen"] == "2"
+    c.quit()
+    held.quit()
+    wait_for(lambda: not pid_alive(int(first["pid"])), 5, what="old process to exit")
+
+
+def test_master_survives_sighup_with_broken_configuration(running):
+    running.write_master("broken line\n")
+    os.kill(running.master_pid, signal.SIGHUP)
+    running.wait_log(r"master\.cf.*keeping the running services")
+    running.write_master(running.default_master_cf())
+    running.write_main("max_use = not-a-number\n")
+    os.kill(running.master_pid, signal.SIGHUP)
+    running.wait_log(r"reload ignored, the running configuration stays")
+    c = running.connect_inet()
+    assert c.hello()["gen"] == "1"
+    c.quit()
