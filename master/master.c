@@ -113,7 +113,7 @@ static void master_free_env(void)
 
 /* The children's environment: import_environment, the configuration
  * directory master read, and the generation. Nothing else of master's. */
-static void master_build_env(void)
+void master_build_env(void)
 {
 	char **names = conf_list_split(var_import_environment);
 	size_t n = 0, max = 3;
@@ -236,9 +236,8 @@ static void master_reload(void)
 	}
 	master_set_log();
 	master_set_owner();
-	master_generation++;
-	master_build_env();
-	master_serv_configure(0);
+	if (master_serv_configure(0) < 0)
+		return;
 	msg_info("reload -- version %s, configuration %s", PACKAGE_VERSION,
 		 master_config_dir);
 }

@@ -75,10 +75,15 @@ extern uid_t master_owner_uid;
 extern gid_t master_owner_gid;
 extern char **master_child_env;	/* NULL-terminated, built per generation */
 
+/* master.c */
+/* (Re)build master_child_env for master_generation. */
+void master_build_env(void);
+
 /* master_serv.c */
 /* Read master.cf and bring services in line with it: start new ones,
  * refresh kept ones, stop removed ones. At start-up (initial) an error is
- * fatal; on reload it is logged and the running services are kept. */
+ * fatal; on reload it is logged and the running services are kept
+ * (-1). A successful reload starts a new generation. */
 int master_serv_configure(int initial);
 /* Stop every service: close listeners and status pipes (no signals). */
 void master_serv_close_all(void);

@@ -461,6 +461,10 @@ int master_serv_configure(int initial)
 		return -1;
 	}
 	myfree(path);
+	if (!initial) {
+		master_generation++;
+		master_build_env();
+	}
 
 	for (struct master_serv *s = master_services; s; s = s->next)
 		s->marked = 0;
