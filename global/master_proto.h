@@ -47,4 +47,7 @@ struct master_status {
 	int32_t avail;
 };
 
+/* One write() per record must be atomic on a shared pipe. */
+_Static_assert(sizeof(struct master_status) == 12, "status record is 12 bytes");
+
 #endif
