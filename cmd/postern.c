@@ -1,7 +1,8 @@
 /*
  * postern - control the postern mail system (see postern(1)).
  *
- *     postern [-c config_dir] [-v] check|start|start-fg|stop|abort|reload|status|flush
+ *     postern [-c config_dir] [-v]
+ * check|start|start-fg|stop|abort|reload|status|flush
  *
  * The running master is found through the lock on
  * queue_directory/pid/master.pid, never through the pid written in the
@@ -37,9 +38,9 @@
 #include "mymalloc.h"
 #include "priv.h"
 
-#define PID_FILE        "pid/master.pid"
+#define PID_FILE "pid/master.pid"
 /* master gives children 5 s + 5 s after SIGTERM; allow for a slow host. */
-#define STOP_WAIT_SECS  60
+#define STOP_WAIT_SECS 60
 #define START_WAIT_SECS 30
 
 enum dir_owner { OWN_MAIL, OWN_MAIL_SETGID, OWN_ROOT };
@@ -50,20 +51,20 @@ static const struct queue_dir {
 	mode_t mode;
 	enum dir_owner owner;
 } queue_dirs[] = {
-	{"active", 0700, OWN_MAIL},
-	{"bounce", 0700, OWN_MAIL},
-	{"corrupt", 0700, OWN_MAIL},
-	{"defer", 0700, OWN_MAIL},
-	{"deferred", 0700, OWN_MAIL},
-	{"flush", 0700, OWN_MAIL},
-	{"hold", 0700, OWN_MAIL},
-	{"incoming", 0700, OWN_MAIL},
-	{"maildrop", 0730, OWN_MAIL_SETGID},
-	{"pid", 0755, OWN_ROOT},
-	{"private", 0700, OWN_MAIL},
-	{"public", 0710, OWN_MAIL_SETGID},
-	{"saved", 0700, OWN_MAIL},
-	{"trace", 0700, OWN_MAIL},
+    {"active", 0700, OWN_MAIL},
+    {"bounce", 0700, OWN_MAIL},
+    {"corrupt", 0700, OWN_MAIL},
+    {"defer", 0700, OWN_MAIL},
+    {"deferred", 0700, OWN_MAIL},
+    {"flush", 0700, OWN_MAIL},
+    {"hold", 0700, OWN_MAIL},
+    {"incoming", 0700, OWN_MAIL},
+    {"maildrop", 0730, OWN_MAIL_SETGID},
+    {"pid", 0755, OWN_ROOT},
+    {"private", 0700, OWN_MAIL},
+    {"public", 0710, OWN_MAIL_SETGID},
+    {"saved", 0700, OWN_MAIL},
+    {"trace", 0700, OWN_MAIL},
 };
 
 static char config_dir[PATH_MAX];
@@ -75,13 +76,14 @@ static void path_join(char *buf, size_t len, const char *dir, const char *name)
 {
 	int n = snprintf(buf, len, "%s/%s", dir, name);
 
-	if (n < 0 || (size_t) n >= len)
+	if (n < 0 || (size_t)n >= len)
 		msg_fatal("path too long: %s/%s", dir, name);
 }
 
 static _Noreturn void usage(void)
 {
-	msg_fatal_status(2, "usage: postern [-c config_dir] [-v] "
+	msg_fatal_status(2,
+			 "usage: postern [-c config_dir] [-v] "
 			 "check|start|start-fg|stop|abort|reload|status|flush");
 }
 
@@ -106,7 +108,8 @@ static pid_t master_running(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -126,8 +129,8 @@ static void read_master_cf(void)
 
 		path_join(prog, sizeof(prog), var_daemon_directory, cmd);
 		if (access(prog, X_OK) < 0) {
-			msg_warn("master.cf line %d: service %s: %s: %m", cf.ents[i].line,
-				 cf.ents[i].service, prog);
+			msg_warn("master.cf line %d: service %s: %s: %m",
+				 cf.ents[i].line, cf.ents[i].service, prog);
 			check_problems++;
 		}
 	}
@@ -142,7 +145,7 @@ static const char *user_name(uid_t uid)
 	if (pw != NULL)
 		snprintf(buf, sizeof(buf), "%s", pw->pw_name);
 	else
-		snprintf(buf, sizeof(buf), "%ld", (long) uid);
+		snprintf(buf, sizeof(buf), "%ld", (long)uid);
 	return buf;
 }
 
@@ -153,19 +156,26 @@ static void queue_owners(uid_t *uid, gid_t *gid, gid_t *sgid)
 	if (getuid() != 0 || geteuid() != 0) {
 		*uid = getuid();
 		*gid = *sgid = getgid();
-		if (strcmp(var_mail_owner, user_name(getuid())) != 0 && msg_verbose)
-			msg_info("not root: the queue belongs to %s, not mail_owner %s",
+		if (strcmp(var_mail_owner, user_name(getuid())) != 0 &&
+		    msg_verbose)
+			msg_info("not root: the queue belongs to %s, not "
+				 "mail_owner %s",
 				 user_name(getuid()), var_mail_owner);
 		return;
 	}
 	if (priv_lookup_user(var_mail_owner, uid, gid) < 0)
-		msg_fatal("mail_owner: unknown user %s: create it (tools/install-deps "
-			  "does) or set mail_owner in %s/main.cf", var_mail_owner, config_dir);
+		msg_fatal("mail_owner: unknown user %s: create it "
+			  "(tools/install-deps "
+			  "does) or set mail_owner in %s/main.cf",
+			  var_mail_owner, config_dir);
 	if (*uid == 0)
-		msg_fatal("mail_owner: user %s has privileged user ID 0", var_mail_owner);
+		msg_fatal("mail_owner: user %s has privileged user ID 0",
+			  var_mail_owner);
 	if (priv_lookup_group(var_setgid_group, sgid) < 0)
-		msg_fatal("setgid_group: unknown group %s: create it (tools/install-deps "
-			  "does) or set setgid_group in %s/main.cf", var_setgid_group, config_dir);
+		msg_fatal("setgid_group: unknown group %s: create it "
+			  "(tools/install-deps "
+			  "does) or set setgid_group in %s/main.cf",
+			  var_setgid_group, config_dir);
 }
 
 /* mkdir -p for the queue directory itself (0755, like its parents). */
@@ -177,7 +187,7 @@ static void make_path(const char *path)
 	if (len >= sizeof(buf))
 		msg_fatal("queue_directory: path too long: %s", path);
 	memcpy(buf, path, len + 1);
-	for (char *cp = buf + 1; ; cp++) {
+	for (char *cp = buf + 1;; cp++) {
 		if (*cp == '/' || *cp == 0) {
 			char save = *cp;
 
@@ -208,41 +218,52 @@ static void check_queue_dir(int qfd, const struct queue_dir *d, uid_t uid,
 		if (errno != ENOENT)
 			msg_fatal("%s/%s: %m", var_queue_directory, d->name);
 		if (mkdirat(qfd, d->name, d->mode) < 0)
-			msg_fatal("mkdir %s/%s: %m", var_queue_directory, d->name);
+			msg_fatal("mkdir %s/%s: %m", var_queue_directory,
+				  d->name);
 		/* Set owner and mode on what we just made, through a descriptor
 		 * so nothing swapped in by name can be changed instead. */
-		fd = openat(qfd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(qfd, d->name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
-			msg_fatal("open %s/%s: %m", var_queue_directory, d->name);
+			msg_fatal("open %s/%s: %m", var_queue_directory,
+				  d->name);
 		if (getuid() == 0 && fchown(fd, want_uid, want_gid) < 0)
-			msg_fatal("chown %s/%s: %m", var_queue_directory, d->name);
+			msg_fatal("chown %s/%s: %m", var_queue_directory,
+				  d->name);
 		if (fchmod(fd, d->mode) < 0)
-			msg_fatal("chmod %s/%s: %m", var_queue_directory, d->name);
+			msg_fatal("chmod %s/%s: %m", var_queue_directory,
+				  d->name);
 		close(fd);
 		if (msg_verbose)
-			msg_info("created %s/%s mode %04o", var_queue_directory, d->name,
-				 (unsigned) d->mode);
+			msg_info("created %s/%s mode %04o", var_queue_directory,
+				 d->name, (unsigned)d->mode);
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		msg_warn("%s/%s is not a directory", var_queue_directory, d->name);
+		msg_warn("%s/%s is not a directory", var_queue_directory,
+			 d->name);
 		check_problems++;
 		return;
 	}
 	if (st.st_uid != want_uid) {
-		msg_warn("%s/%s is owned by %s, expected %s", var_queue_directory, d->name,
-			 user_name(st.st_uid), user_name(want_uid));
+		msg_warn("%s/%s is owned by %s, expected %s",
+			 var_queue_directory, d->name, user_name(st.st_uid),
+			 user_name(want_uid));
 		check_problems++;
 	}
 	if (d->owner == OWN_MAIL_SETGID && st.st_gid != want_gid) {
-		msg_warn("%s/%s has group %ld, expected %ld", var_queue_directory, d->name,
-			 (long) st.st_gid, (long) want_gid);
+		msg_warn("%s/%s has group %ld, expected %ld",
+			 var_queue_directory, d->name, (long)st.st_gid,
+			 (long)want_gid);
 		check_problems++;
 	}
 	if ((st.st_mode & 07777) != d->mode) {
-		msg_warn("%s/%s has mode %04o, expected %04o%s", var_queue_directory,
-			 d->name, (unsigned) (st.st_mode & 07777), (unsigned) d->mode,
-			 (st.st_mode & ~d->mode & 0022) ? " (unsafe: writable by others)" : "");
+		msg_warn("%s/%s has mode %04o, expected %04o%s",
+			 var_queue_directory, d->name,
+			 (unsigned)(st.st_mode & 07777), (unsigned)d->mode,
+			 (st.st_mode & ~d->mode & 0022)
+			     ? " (unsafe: writable by others)"
+			     : "");
 		check_problems++;
 	}
 }
@@ -261,16 +282,20 @@ static int do_check(void)
 	queue_owners(&uid, &gid, &sgid);
 	if (stat(var_queue_directory, &st) < 0) {
 		if (errno != ENOENT)
-			msg_fatal("queue_directory %s: %m", var_queue_directory);
+			msg_fatal("queue_directory %s: %m",
+				  var_queue_directory);
 		make_path(var_queue_directory);
 	} else if (!S_ISDIR(st.st_mode)) {
-		msg_fatal("queue_directory %s is not a directory", var_queue_directory);
+		msg_fatal("queue_directory %s is not a directory",
+			  var_queue_directory);
 	} else if (st.st_mode & 0022) {
-		msg_warn("queue_directory %s is writable by group or others (mode %04o)",
-			 var_queue_directory, (unsigned) (st.st_mode & 07777));
+		msg_warn("queue_directory %s is writable by group or others "
+			 "(mode %04o)",
+			 var_queue_directory, (unsigned)(st.st_mode & 07777));
 		check_problems++;
 	}
-	if ((qfd = open(var_queue_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((qfd = open(var_queue_directory,
+			O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		msg_fatal("open %s: %m", var_queue_directory);
 	for (size_t i = 0; i < sizeof(queue_dirs) / sizeof(queue_dirs[0]); i++)
 		check_queue_dir(qfd, &queue_dirs[i], uid, gid, sgid);
@@ -294,7 +319,9 @@ static int do_start(void)
 
 	do_check();
 	if ((pid = master_running()) != 0)
-		msg_fatal("the postern mail system is already running: PID: %ld", (long) pid);
+		msg_fatal(
+		    "the postern mail system is already running: PID: %ld",
+		    (long)pid);
 	master_path(prog, sizeof(prog));
 	msg_info("starting the postern mail system");
 	args[n++] = prog;
@@ -325,11 +352,13 @@ static _Noreturn void do_start_fg(void)
 
 	do_check();
 	if ((pid = master_running()) != 0)
-		msg_fatal("the postern mail system is already running: PID: %ld", (long) pid);
+		msg_fatal(
+		    "the postern mail system is already running: PID: %ld",
+		    (long)pid);
 	master_path(prog, sizeof(prog));
 	msg_info("starting the postern mail system in the foreground");
-	execl(prog, prog, "-c", config_dir, "-d", msg_verbose ? "-v" : (char *) NULL,
-	      (char *) NULL);
+	execl(prog, prog, "-c", config_dir, "-d",
+	      msg_verbose ? "-v" : (char *)NULL, (char *)NULL);
 	msg_fatal("exec %s: %m", prog);
 }
 
@@ -344,12 +373,13 @@ static int do_stop(int sig, const char *what)
 		msg_fatal("the postern mail system is not running");
 	msg_info("%s the postern mail system", what);
 	if (kill(pid, sig) < 0)
-		msg_fatal("signal master pid %ld: %m", (long) pid);
+		msg_fatal("signal master pid %ld: %m", (long)pid);
 	deadline = time(NULL) + STOP_WAIT_SECS;
 	while (master_running() != 0) {
 		if (time(NULL) > deadline)
-			msg_fatal("master pid %ld did not stop within %d seconds",
-				  (long) pid, STOP_WAIT_SECS);
+			msg_fatal(
+			    "master pid %ld did not stop within %d seconds",
+			    (long)pid, STOP_WAIT_SECS);
 		sleep_ms(50);
 	}
 	return 0;
@@ -365,7 +395,7 @@ static int do_reload(void)
 	read_master_cf();
 	msg_info("refreshing the postern mail system");
 	if (kill(pid, SIGHUP) < 0)
-		msg_fatal("signal master pid %ld: %m", (long) pid);
+		msg_fatal("signal master pid %ld: %m", (long)pid);
 	return 0;
 }
 
@@ -377,7 +407,7 @@ static int do_status(void)
 		msg_info("the postern mail system is not running");
 		return 1;
 	}
-	msg_info("the postern mail system is running: PID: %ld", (long) pid);
+	msg_info("the postern mail system is running: PID: %ld", (long)pid);
 	return 0;
 }
 
@@ -408,7 +438,8 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 
 	if (realpath(mail_conf_dir(opt_c), config_dir) == NULL)
-		msg_fatal("configuration directory %s: %m", mail_conf_dir(opt_c));
+		msg_fatal("configuration directory %s: %m",
+			  mail_conf_dir(opt_c));
 	mail_conf_read(config_dir);
 	if (msg_set_facility(var_syslog_facility) < 0)
 		msg_warn("unknown syslog_facility \"%s\"", var_syslog_facility);
@@ -435,7 +466,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") == 0)
 		return do_status();
 	if (strcmp(cmd, "flush") == 0)
-		msg_fatal("flush: not available yet: postern has no queue manager (qmgr) "
+		msg_fatal("flush: not available yet: postern has no queue "
+			  "manager (qmgr) "
 			  "in this version");
 	usage();
 }

@@ -69,14 +69,16 @@ unsigned mail_server_generation(void)
 static void ms_report(int avail)
 {
 	struct master_status st = {
-		.pid = (int32_t) getpid(), .gen = ms_gen, .avail = avail,
+	    .pid = (int32_t)getpid(),
+	    .gen = ms_gen,
+	    .avail = avail,
 	};
 	ssize_t n;
 
 	do
 		n = write(MASTER_STATUS_FD, &st, sizeof(st));
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t) sizeof(st)) {
+	if (n != (ssize_t)sizeof(st)) {
 		if (msg_verbose)
 			msg_info("status write to master: %m");
 		ms_master_gone = 1;
@@ -88,7 +90,8 @@ static int ms_status_closed(void)
 {
 	struct pollfd pfd = {.fd = MASTER_STATUS_FD, .events = POLLIN};
 
-	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
+	if (poll(&pfd, 1, 0) > 0 &&
+	    (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
 		return 1;
 	return 0;
 }
@@ -102,15 +105,15 @@ static _Noreturn void ms_exit(const char *why)
 
 static void ms_idle(void *ctx)
 {
-	(void) ctx;
+	(void)ctx;
 	ms_exit("idle timeout");
 }
 
 static void ms_status_event(int fd, int events, void *ctx)
 {
-	(void) fd;
-	(void) events;
-	(void) ctx;
+	(void)fd;
+	(void)events;
+	(void)ctx;
 	ms_exit("master closed the status pipe");
 }
 
@@ -139,7 +142,8 @@ static int ms_done(void)
 static void ms_after(int verdict)
 {
 	if (verdict < 0)
-		ms_exit(ms_master_gone ? "master has gone away" : "max_use reached");
+		ms_exit(ms_master_gone ? "master has gone away"
+				       : "max_use reached");
 }
 
 /* A "pass" service receives the client descriptor over the connection. */
@@ -170,8 +174,8 @@ static void ms_single_ready(int listen_fd)
 	conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (conn < 0) {
 		/* Another child of the service got it first: not an error. */
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
-		    && errno != ECONNABORTED)
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
 			msg_warn("accept on %s: %m", ms_service_name);
 		return;
 	}
@@ -205,7 +209,7 @@ static void ms_trigger_ready(int listen_fd, enum ms_fd_kind kind)
 		if (n <= 0)
 			return;
 		ms_report(MASTER_STAT_TAKEN);
-		ms_def->trigger(buf, (size_t) n, ms_service_name, ms_args);
+		ms_def->trigger(buf, (size_t)n, ms_service_name, ms_args);
 		ms_after(ms_done());
 		return;
 	}
@@ -215,7 +219,8 @@ static void ms_trigger_ready(int listen_fd, enum ms_fd_kind kind)
 	ms_report(MASTER_STAT_TAKEN);
 	while (len < sizeof(buf)) {
 		if (sock_wait_read(conn, MS_TRIGGER_TIMEOUT) < 0) {
-			msg_warn("%s: trigger client timed out", ms_service_name);
+			msg_warn("%s: trigger client timed out",
+				 ms_service_name);
 			break;
 		}
 		n = read(conn, buf + len, sizeof(buf) - len);
@@ -223,7 +228,7 @@ static void ms_trigger_ready(int listen_fd, enum ms_fd_kind kind)
 			continue;
 		if (n <= 0)
 			break;
-		len += (size_t) n;
+		len += (size_t)n;
 	}
 	close(conn);
 	if (len > 0)
@@ -233,8 +238,8 @@ static void ms_trigger_ready(int listen_fd, enum ms_fd_kind kind)
 
 static void ms_listen_event(int fd, int events, void *ctx)
 {
-	(void) events;
-	(void) ctx;
+	(void)events;
+	(void)ctx;
 	/* A reload may have retired us while a client was queued: let the
 	 * new generation have it. */
 	if (ms_status_closed())
@@ -248,7 +253,8 @@ static void ms_listen_event(int fd, int events, void *ctx)
 static _Noreturn void ms_usage(const char *prog)
 {
 	msg_fatal("usage: %s -n service -t type [-u] [-c] [-l|-z] -s count "
-		  "[-v] [-o name=value] [args] (this program is started by master(8))",
+		  "[-v] [-o name=value] [args] (this program is started by "
+		  "master(8))",
 		  prog);
 }
 
@@ -260,17 +266,20 @@ static enum ms_fd_kind ms_fd_kind(int fd)
 
 	if (fstat(fd, &st) < 0)
 		msg_fatal("listen descriptor %d is not open: %m "
-			  "(this program is started by master(8))", fd);
+			  "(this program is started by master(8))",
+			  fd);
 	if (S_ISFIFO(st.st_mode))
 		return MS_FD_FIFO;
 	if (!S_ISSOCK(st.st_mode))
-		msg_fatal("listen descriptor %d is neither a socket nor a fifo", fd);
+		msg_fatal("listen descriptor %d is neither a socket nor a fifo",
+			  fd);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
 		msg_fatal("getsockopt descriptor %d: %m", fd);
 	return type == SOCK_DGRAM ? MS_FD_DGRAM : MS_FD_STREAM;
 }
 
-_Noreturn void mail_server_main(int argc, char **argv, const struct server_def *def)
+_Noreturn void mail_server_main(int argc, char **argv,
+				const struct server_def *def)
 {
 	const char *prog = def->name;
 	char **overrides;
@@ -282,14 +291,14 @@ _Noreturn void mail_server_main(int argc, char **argv, const struct server_def *
 	int ch;
 
 	ms_def = def;
-	if ((def->kind == SERVER_SINGLE && def->service == NULL)
-	    || (def->kind == SERVER_TRIGGER && def->trigger == NULL))
+	if ((def->kind == SERVER_SINGLE && def->service == NULL) ||
+	    (def->kind == SERVER_TRIGGER && def->trigger == NULL))
 		msg_panic("%s: server_def without a service function", prog);
 	snprintf(ident, sizeof(ident), "postern/%s", prog);
 	msg_open(ident);
 	sigs_ignore(SIGPIPE);
 
-	overrides = mycalloc((size_t) argc + 1, sizeof(*overrides));
+	overrides = mycalloc((size_t)argc + 1, sizeof(*overrides));
 	opterr = 0;
 	while ((ch = getopt(argc, argv, "+cdDln:o:s:t:uvz")) != -1) {
 		switch (ch) {
@@ -298,7 +307,7 @@ _Noreturn void mail_server_main(int argc, char **argv, const struct server_def *
 			break;
 		case 'd':
 		case 'D':
-			break;		/* Postfix debug flags: accepted, no effect */
+			break; /* Postfix debug flags: accepted, no effect */
 		case 'l':
 			opt_solitary = 1;
 			break;
@@ -309,8 +318,10 @@ _Noreturn void mail_server_main(int argc, char **argv, const struct server_def *
 			overrides[noverrides++] = optarg;
 			break;
 		case 's':
-			if (conf_parse_int(optarg, 1, MASTER_LISTEN_MAX, &nlisten) < 0)
-				msg_fatal("bad listen descriptor count: -s %s", optarg);
+			if (conf_parse_int(optarg, 1, MASTER_LISTEN_MAX,
+					   &nlisten) < 0)
+				msg_fatal("bad listen descriptor count: -s %s",
+					  optarg);
 			break;
 		case 't':
 			ms_transport = optarg;
@@ -331,9 +342,9 @@ _Noreturn void mail_server_main(int argc, char **argv, const struct server_def *
 	if (*ms_service_name == 0 || *ms_transport == 0 || nlisten < 1)
 		ms_usage(prog);
 	ms_args = argv + optind;
-	ms_nlisten = (int) nlisten;
+	ms_nlisten = (int)nlisten;
 	if ((gen = getenv(MASTER_GEN_ENV)) != NULL)
-		ms_gen = (unsigned) strtoul(gen, NULL, 10);
+		ms_gen = (unsigned)strtoul(gen, NULL, 10);
 
 	/* The configuration master used is the one in MAIL_CONFIG. */
 	mail_conf_read(mail_conf_dir(NULL));
@@ -343,26 +354,32 @@ _Noreturn void mail_server_main(int argc, char **argv, const struct server_def *
 	if (msg_set_facility(var_syslog_facility) < 0)
 		msg_warn("unknown syslog_facility \"%s\"", var_syslog_facility);
 	if (msg_set_output(var_maillog_file) < 0)
-		msg_warn("cannot open maillog_file %s: %m; using syslog", var_maillog_file);
+		msg_warn("cannot open maillog_file %s: %m; using syslog",
+			 var_maillog_file);
 	snprintf(ident, sizeof(ident), "%s/%s", var_syslog_name, prog);
 	msg_open(ident);
 
 	if (def->solitary && !opt_solitary)
-		msg_fatal("service %s requires a process limit of 1 in master.cf",
-			  ms_service_name);
+		msg_fatal(
+		    "service %s requires a process limit of 1 in master.cf",
+		    ms_service_name);
 	if (def->unlimited && !opt_unlimited)
-		msg_fatal("service %s requires a process limit of 0 in master.cf",
-			  ms_service_name);
+		msg_fatal(
+		    "service %s requires a process limit of 0 in master.cf",
+		    ms_service_name);
 	if (def->privileged && opt_unpriv)
 		msg_fatal("service %s requires privileged operation: set its "
-			  "unpriv column to n in master.cf", ms_service_name);
+			  "unpriv column to n in master.cf",
+			  ms_service_name);
 
 	if (fcntl(MASTER_STATUS_FD, F_GETFD) < 0)
 		msg_fatal("status descriptor %d is not open: %m "
-			  "(this program is started by master(8))", MASTER_STATUS_FD);
+			  "(this program is started by master(8))",
+			  MASTER_STATUS_FD);
 	for (int i = 0; i < ms_nlisten; i++)
 		ms_kind[i] = ms_fd_kind(MASTER_LISTEN_FD + i);
-	/* Descriptors from master are ours alone: nothing we exec inherits them. */
+	/* Descriptors from master are ours alone: nothing we exec inherits
+	 * them. */
 	sock_cloexec(MASTER_STATUS_FD, 1);
 	for (int i = 0; i < ms_nlisten; i++)
 		sock_cloexec(MASTER_LISTEN_FD + i, 1);
@@ -375,14 +392,16 @@ _Noreturn void mail_server_main(int argc, char **argv, const struct server_def *
 
 		if (opt_chroot) {
 			root = var_queue_directory;
-			/* syslog's /dev/log is outside the jail: connect now. */
+			/* syslog's /dev/log is outside the jail: connect now.
+			 */
 			if (*var_maillog_file == 0)
 				openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 		}
 		priv_drop(root, var_mail_owner);
 	} else if (opt_chroot) {
 		msg_warn("service %s: chroot without unpriv is not supported; "
-			 "not chrooting", ms_service_name);
+			 "not chrooting",
+			 ms_service_name);
 	}
 
 	if (def->post_jail)
@@ -390,7 +409,8 @@ _Noreturn void mail_server_main(int argc, char **argv, const struct server_def *
 
 	events_watch(MASTER_STATUS_FD, EVENT_READ, ms_status_event, NULL);
 	for (int i = 0; i < ms_nlisten; i++)
-		events_watch(MASTER_LISTEN_FD + i, EVENT_READ, ms_listen_event, NULL);
+		events_watch(MASTER_LISTEN_FD + i, EVENT_READ, ms_listen_event,
+			     NULL);
 	if (!def->resident && var_max_idle > 0)
 		events_timer(ms_idle, NULL, var_max_idle);
 	if (msg_verbose)

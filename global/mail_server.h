@@ -36,25 +36,27 @@ enum server_kind { SERVER_SINGLE, SERVER_TRIGGER };
 #define MAIL_SERVER_TRIGGER_MAX 1024
 
 struct server_def {
-	const char *name;	/* program name: log tag is syslog_name/name */
+	const char *name; /* program name: log tag is syslog_name/name */
 	enum server_kind kind;
 	/* SERVER_SINGLE: serve one client. argv: master.cf arguments left
 	 * after the options (NULL-terminated, may be empty). */
 	void (*service)(int client_fd, const char *service, char **argv);
 	/* SERVER_TRIGGER: handle one trigger message of len bytes. */
-	void (*trigger)(const char *buf, size_t len, const char *service, char **argv);
+	void (*trigger)(const char *buf, size_t len, const char *service,
+			char **argv);
 	/* Optional hooks around the privilege drop. */
 	void (*pre_jail)(const char *service, char **argv);
 	void (*post_jail)(const char *service, char **argv);
-	unsigned solitary:1;	/* requires maxproc 1 (qmgr) */
-	unsigned unlimited:1;	/* requires maxproc 0 (cleanup) */
-	unsigned privileged:1;	/* requires unpriv=n (local, pipe, virtual) */
-	unsigned resident:1;	/* ignores max_idle and max_use (qmgr) */
+	unsigned solitary : 1;	 /* requires maxproc 1 (qmgr) */
+	unsigned unlimited : 1;	 /* requires maxproc 0 (cleanup) */
+	unsigned privileged : 1; /* requires unpriv=n (local, pipe, virtual) */
+	unsigned resident : 1;	 /* ignores max_idle and max_use (qmgr) */
 };
 
 /* Run the daemon; never returns (exits 0 when done, msg_fatal on a broken
  * environment or configuration). */
-_Noreturn void mail_server_main(int argc, char **argv, const struct server_def *def);
+_Noreturn void mail_server_main(int argc, char **argv,
+				const struct server_def *def);
 
 /* For the running daemon: its master.cf service name ("smtp",
  * "127.0.0.1:2525") and master's configuration generation. */

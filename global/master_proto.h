@@ -27,19 +27,19 @@
 
 #include <stdint.h>
 
-#define MASTER_FLOW_READ   3
-#define MASTER_FLOW_WRITE  4
-#define MASTER_STATUS_FD   5
-#define MASTER_LISTEN_FD   6
+#define MASTER_FLOW_READ 3
+#define MASTER_FLOW_WRITE 4
+#define MASTER_STATUS_FD 5
+#define MASTER_LISTEN_FD 6
 
 /* Upper bound on listen descriptors per service (a bare port on every
  * interface of a many-homed host would need more; 64 is plenty). */
-#define MASTER_LISTEN_MAX  64
+#define MASTER_LISTEN_MAX 64
 
-#define MASTER_GEN_ENV     "GENERATION"
+#define MASTER_GEN_ENV "GENERATION"
 
-#define MASTER_STAT_TAKEN  0	/* the child is serving a client */
-#define MASTER_STAT_AVAIL  1	/* the child is idle again */
+#define MASTER_STAT_TAKEN 0 /* the child is serving a client */
+#define MASTER_STAT_AVAIL 1 /* the child is idle again */
 
 struct master_status {
 	int32_t pid;

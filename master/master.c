@@ -43,7 +43,7 @@
 #include "priv.h"
 #include "sigs.h"
 
-#define MASTER_PID_FILE  "pid/master.pid"
+#define MASTER_PID_FILE "pid/master.pid"
 /* How long "stop" lets children exit on SIGTERM before SIGKILL. */
 #define MASTER_STOP_WAIT 5
 
@@ -69,7 +69,8 @@ static void master_set_log(void)
 	if (msg_set_facility(var_syslog_facility) < 0)
 		msg_warn("unknown syslog_facility \"%s\"", var_syslog_facility);
 	if (msg_set_output(var_maillog_file) < 0)
-		msg_warn("cannot open maillog_file %s: %m; using syslog", var_maillog_file);
+		msg_warn("cannot open maillog_file %s: %m; using syslog",
+			 var_maillog_file);
 	snprintf(ident, sizeof(ident), "%s/master", var_syslog_name);
 	msg_open(ident);
 }
@@ -82,11 +83,14 @@ static void master_set_owner(void)
 		master_owner_gid = getgid();
 		return;
 	}
-	if (priv_lookup_user(var_mail_owner, &master_owner_uid, &master_owner_gid) < 0)
-		msg_fatal("parameter mail_owner: unknown user name value: %s", var_mail_owner);
-	if (master_owner_uid == 0)
-		msg_fatal("parameter mail_owner: user %s has privileged user ID 0",
+	if (priv_lookup_user(var_mail_owner, &master_owner_uid,
+			     &master_owner_gid) < 0)
+		msg_fatal("parameter mail_owner: unknown user name value: %s",
 			  var_mail_owner);
+	if (master_owner_uid == 0)
+		msg_fatal(
+		    "parameter mail_owner: user %s has privileged user ID 0",
+		    var_mail_owner);
 }
 
 static void master_log_unprivileged(void)
@@ -97,8 +101,9 @@ static void master_log_unprivileged(void)
 	if (pw != NULL)
 		snprintf(name, sizeof(name), "%s", pw->pw_name);
 	else
-		snprintf(name, sizeof(name), "%ld", (long) getuid());
-	msg_info("running as unprivileged user %s: services run as %s, chroot disabled",
+		snprintf(name, sizeof(name), "%ld", (long)getuid());
+	msg_info("running as unprivileged user %s: services run as %s, chroot "
+		 "disabled",
 		 name, name);
 }
 
@@ -125,17 +130,20 @@ void master_build_env(void)
 	master_child_env = mycalloc(max, sizeof(*master_child_env));
 	for (char **p = names; *p; p++) {
 		const char *eq = strchr(*p, '=');
-		size_t nlen = eq ? (size_t) (eq - *p) : strlen(*p);
+		size_t nlen = eq ? (size_t)(eq - *p) : strlen(*p);
 		const char *val;
 
-		if (nlen == strlen("MAIL_CONFIG") && strncmp(*p, "MAIL_CONFIG", nlen) == 0)
+		if (nlen == strlen("MAIL_CONFIG") &&
+		    strncmp(*p, "MAIL_CONFIG", nlen) == 0)
 			continue;
-		if (nlen == strlen(MASTER_GEN_ENV) && strncmp(*p, MASTER_GEN_ENV, nlen) == 0)
+		if (nlen == strlen(MASTER_GEN_ENV) &&
+		    strncmp(*p, MASTER_GEN_ENV, nlen) == 0)
 			continue;
 		if (eq != NULL) {
 			master_child_env[n++] = mystrdup(*p);
 		} else if ((val = getenv(*p)) != NULL) {
-			size_t len = mymalloc_add(mymalloc_add(nlen, strlen(val)), 2);
+			size_t len =
+			    mymalloc_add(mymalloc_add(nlen, strlen(val)), 2);
 
 			master_child_env[n] = mymalloc(len);
 			snprintf(master_child_env[n++], len, "%s=%s", *p, val);
@@ -171,17 +179,22 @@ static void master_lock_pid_file(void)
 	char buf[32];
 	int len;
 
-	master_pid_fd = open(MASTER_PID_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	master_pid_fd = open(MASTER_PID_FILE,
+			     O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (master_pid_fd < 0)
-		msg_fatal("open %s/%s: %m", var_queue_directory, MASTER_PID_FILE);
+		msg_fatal("open %s/%s: %m", var_queue_directory,
+			  MASTER_PID_FILE);
 	if (fcntl(master_pid_fd, F_SETLK, &fl) < 0) {
 		if (errno == EAGAIN || errno == EACCES)
 			msg_fatal("the postern mail system is already running");
-		msg_fatal("lock %s/%s: %m", var_queue_directory, MASTER_PID_FILE);
+		msg_fatal("lock %s/%s: %m", var_queue_directory,
+			  MASTER_PID_FILE);
 	}
-	len = snprintf(buf, sizeof(buf), "%10ld\n", (long) getpid());
-	if (ftruncate(master_pid_fd, 0) < 0 || pwrite(master_pid_fd, buf, (size_t) len, 0) != len)
-		msg_fatal("write %s/%s: %m", var_queue_directory, MASTER_PID_FILE);
+	len = snprintf(buf, sizeof(buf), "%10ld\n", (long)getpid());
+	if (ftruncate(master_pid_fd, 0) < 0 ||
+	    pwrite(master_pid_fd, buf, (size_t)len, 0) != len)
+		msg_fatal("write %s/%s: %m", var_queue_directory,
+			  MASTER_PID_FILE);
 }
 
 /* Detach: the parent returns to the shell (with -w, only once the child
@@ -201,7 +214,7 @@ static int master_detach(int wait_ready)
 			_exit(0);
 		close(ready[1]);
 		while (read(ready[0], &ok, 1) < 0 && errno == EINTR)
-			 /* retry */ ;
+			/* retry */;
 		/* EOF: the daemon died in start-up and said why on stderr. */
 		_exit(ok == 'R' ? 0 : 1);
 	}
@@ -230,7 +243,8 @@ static void master_reload(void)
 
 	/* A typo in main.cf must not kill a running mail system. */
 	if (mail_conf_load(master_config_dir, &err) < 0) {
-		msg_error("%s; reload ignored, the running configuration stays", err);
+		msg_error("%s; reload ignored, the running configuration stays",
+			  err);
 		myfree(err);
 		return;
 	}
@@ -244,7 +258,8 @@ static void master_reload(void)
 
 static void master_sleep_ms(long ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -257,7 +272,8 @@ static _Noreturn void master_terminate(int sig)
 	int abort_now = sig == SIGQUIT;
 	time_t deadline;
 
-	msg_info("terminating on signal %d%s", sig, abort_now ? " (abort)" : "");
+	msg_info("terminating on signal %d%s", sig,
+		 abort_now ? " (abort)" : "");
 	master_serv_close_all();
 	master_signal_all(abort_now ? SIGKILL : SIGTERM);
 	deadline = time(NULL) + MASTER_STOP_WAIT;
@@ -266,8 +282,10 @@ static _Noreturn void master_terminate(int sig)
 		if (master_child_count() == 0)
 			break;
 		if (time(NULL) >= deadline) {
-			msg_warn("%d service processes still running after %d seconds; "
-				 "sending SIGKILL", master_child_count(), MASTER_STOP_WAIT);
+			msg_warn("%d service processes still running after %d "
+				 "seconds; "
+				 "sending SIGKILL",
+				 master_child_count(), MASTER_STOP_WAIT);
 			master_signal_all(SIGKILL);
 			deadline = time(NULL) + MASTER_STOP_WAIT;
 		}
@@ -279,9 +297,9 @@ static _Noreturn void master_terminate(int sig)
 
 static void master_signal_event(int fd, int events, void *ctx)
 {
-	(void) fd;
-	(void) events;
-	(void) ctx;
+	(void)fd;
+	(void)events;
+	(void)ctx;
 	sigs_drain();
 	if (sigs_pending(SIGCHLD))
 		master_reap();
@@ -331,7 +349,8 @@ int main(int argc, char **argv)
 
 	/* Children get this path in MAIL_CONFIG after master's chdir. */
 	if (realpath(mail_conf_dir(opt_c), config_dir) == NULL)
-		msg_fatal("configuration directory %s: %m", mail_conf_dir(opt_c));
+		msg_fatal("configuration directory %s: %m",
+			  mail_conf_dir(opt_c));
 	master_config_dir = config_dir;
 	mail_conf_read(master_config_dir);
 	master_set_log();
@@ -366,8 +385,8 @@ int main(int argc, char **argv)
 		master_stdio_null();
 		msg_set_stderr(0);
 	}
-	msg_info("daemon started -- version %s, configuration %s", PACKAGE_VERSION,
-		 master_config_dir);
+	msg_info("daemon started -- version %s, configuration %s",
+		 PACKAGE_VERSION, master_config_dir);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "R", 1) != 1)
 			msg_warn("cannot notify the starting process: %m");

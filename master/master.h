@@ -24,33 +24,33 @@ struct master_proc;
 
 struct master_serv {
 	/* From master.cf. */
-	char *name;		/* service column */
+	char *name; /* service column */
 	enum master_type type;
 	int private_;
 	int unpriv;
 	int chroot;
-	int wakeup;		/* seconds, 0: none */
-	int wakeup_on_use;	/* "N?": not before the service was used */
-	int maxproc;		/* 0: unlimited */
-	char *path;		/* program to exec */
-	char **argv;		/* complete child argv (NULL-terminated) */
-	char *text;		/* normalised entry, to detect a changed entry */
+	int wakeup;	   /* seconds, 0: none */
+	int wakeup_on_use; /* "N?": not before the service was used */
+	int maxproc;	   /* 0: unlimited */
+	char *path;	   /* program to exec */
+	char **argv;	   /* complete child argv (NULL-terminated) */
+	char *text;	   /* normalised entry, to detect a changed entry */
 
 	/* Listeners. */
-	char *endpoint;		/* what the listeners are bound to, for reload */
+	char *endpoint; /* what the listeners are bound to, for reload */
 	int listen_fd[MASTER_LISTEN_MAX];
 	int nlisten;
-	int fifo_writer;	/* fifo services: master's write end, -1 */
-	int listening;		/* descriptors watched by the event loop */
+	int fifo_writer; /* fifo services: master's write end, -1 */
+	int listening;	 /* descriptors watched by the event loop */
 
 	/* The current incarnation. */
-	int status_fd[2];	/* pipe: [0] master reads, [1] children write */
-	int total_proc;		/* children of this incarnation */
-	int avail_proc;		/* of which idle */
+	int status_fd[2]; /* pipe: [0] master reads, [1] children write */
+	int total_proc;	  /* children of this incarnation */
+	int avail_proc;	  /* of which idle */
 	int throttled;
-	int used;		/* ever spawned a child (for "N?" wakeups) */
+	int used; /* ever spawned a child (for "N?" wakeups) */
 
-	int marked;		/* scratch for the reload diff */
+	int marked; /* scratch for the reload diff */
 	struct master_serv *next;
 };
 
@@ -58,12 +58,12 @@ struct master_proc {
 	pid_t pid;
 	unsigned gen;
 	int avail;
-	long use_count;		/* requests taken, from status records */
-	struct master_serv *serv;	/* NULL: its incarnation was retired */
-	char *serv_name;	/* for log lines and the solitary rule */
+	long use_count;		  /* requests taken, from status records */
+	struct master_serv *serv; /* NULL: its incarnation was retired */
+	char *serv_name;	  /* for log lines and the solitary rule */
 	char *path;
-	int solitary;		/* maxproc 1 when spawned */
-	int killed;		/* signal master sent it, 0: none */
+	int solitary; /* maxproc 1 when spawned */
+	int killed;   /* signal master sent it, 0: none */
 	struct master_proc *next;
 };
 
@@ -71,10 +71,10 @@ struct master_proc {
 extern struct master_serv *master_services;
 extern unsigned master_generation;
 extern const char *master_config_dir;
-extern int master_unprivileged;	/* not root: no setuid, no chroot */
+extern int master_unprivileged; /* not root: no setuid, no chroot */
 extern uid_t master_owner_uid;
 extern gid_t master_owner_gid;
-extern char **master_child_env;	/* NULL-terminated, built per generation */
+extern char **master_child_env; /* NULL-terminated, built per generation */
 
 /* master.c */
 /* (Re)build master_child_env for master_generation. */

@@ -48,7 +48,8 @@ static struct master_serv *serv_find(const char *name, enum master_type type)
 }
 
 /* Add "host:port" (bracketed for IPv6) to list, once. */
-static void serv_add_addr(char ***list, size_t *n, const char *host, const char *port)
+static void serv_add_addr(char ***list, size_t *n, const char *host,
+			  const char *port)
 {
 	char buf[300];
 
@@ -76,8 +77,9 @@ static char **serv_inet_addrs(const char *service, struct strbuf *why)
 	size_t n = 0;
 	int v4 = 0, v6 = 0;
 
-	if (sock_split_hostport(service, host, sizeof(host), port, sizeof(port)) < 0
-	    || *port == 0) {
+	if (sock_split_hostport(service, host, sizeof(host), port,
+				sizeof(port)) < 0 ||
+	    *port == 0) {
 		strbuf_printf(why, "bad inet service address \"%s\"", service);
 		return NULL;
 	}
@@ -90,7 +92,9 @@ static char **serv_inet_addrs(const char *service, struct strbuf *why)
 		else if (strcasecmp(*p, "ipv6") == 0)
 			v6 = 1;
 		else
-			msg_warn("inet_protocols: unknown protocol \"%s\" ignored", *p);
+			msg_warn(
+			    "inet_protocols: unknown protocol \"%s\" ignored",
+			    *p);
 	}
 	conf_list_free(&protos);
 	if (!v4 && !v6) {
@@ -104,8 +108,8 @@ static char **serv_inet_addrs(const char *service, struct strbuf *why)
 				serv_add_addr(&out, &n, "0.0.0.0", port);
 			if (v6)
 				serv_add_addr(&out, &n, "::", port);
-		} else if (strcasecmp(*h, "localhost") == 0
-			   || strcasecmp(*h, "loopback-only") == 0) {
+		} else if (strcasecmp(*h, "localhost") == 0 ||
+			   strcasecmp(*h, "loopback-only") == 0) {
 			if (v4)
 				serv_add_addr(&out, &n, "127.0.0.1", port);
 			if (v6)
@@ -117,7 +121,8 @@ static char **serv_inet_addrs(const char *service, struct strbuf *why)
 
 			/* inet_interfaces may bracket IPv6 addresses. */
 			if (a[0] == '[' && len > 2 && a[len - 1] == ']') {
-				snprintf(buf, sizeof(buf), "%.*s", (int) (len - 2), a + 1);
+				snprintf(buf, sizeof(buf), "%.*s",
+					 (int)(len - 2), a + 1);
 				a = buf;
 			}
 			serv_add_addr(&out, &n, a, port);
@@ -125,12 +130,13 @@ static char **serv_inet_addrs(const char *service, struct strbuf *why)
 	}
 	conf_list_free(&hosts);
 	if (n == 0) {
-		strbuf_printf(why, "service %s: inet_interfaces is empty", service);
+		strbuf_printf(why, "service %s: inet_interfaces is empty",
+			      service);
 		return NULL;
 	}
 	if (n > MASTER_LISTEN_MAX) {
-		strbuf_printf(why, "service %s: more than %d addresses", service,
-			      MASTER_LISTEN_MAX);
+		strbuf_printf(why, "service %s: more than %d addresses",
+			      service, MASTER_LISTEN_MAX);
 		for (size_t i = 0; i < n; i++)
 			myfree(out[i]);
 		myfree(out);
@@ -146,15 +152,19 @@ static char *serv_unix_path(const struct master_ent *ent, struct strbuf *why)
 	size_t len;
 
 	/* The name becomes a file name inside private/ or public/. */
-	if (*ent->service == 0 || strchr(ent->service, '/') != NULL
-	    || strcmp(ent->service, ".") == 0 || strcmp(ent->service, "..") == 0) {
-		strbuf_printf(why, "service \"%s\": a %s service name must be a plain "
-			      "file name", ent->service, master_type_name(ent->type));
+	if (*ent->service == 0 || strchr(ent->service, '/') != NULL ||
+	    strcmp(ent->service, ".") == 0 || strcmp(ent->service, "..") == 0) {
+		strbuf_printf(
+		    why,
+		    "service \"%s\": a %s service name must be a plain "
+		    "file name",
+		    ent->service, master_type_name(ent->type));
 		return NULL;
 	}
 	len = mymalloc_add(strlen(ent->service), sizeof("private/"));
 	path = mymalloc(len);
-	snprintf(path, len, "%s/%s", ent->private_ ? "private" : "public", ent->service);
+	snprintf(path, len, "%s/%s", ent->private_ ? "private" : "public",
+		 ent->service);
 	return path;
 }
 
@@ -201,7 +211,7 @@ static void serv_close_listeners(struct master_serv *serv)
 	serv->fifo_writer = -1;
 	/* A socket or fifo left behind would let clients connect to nothing. */
 	if (serv->type != MASTER_INET && serv->endpoint != NULL)
-		(void) unlink(serv->endpoint);
+		(void)unlink(serv->endpoint);
 }
 
 /* Give a new socket or fifo to mail_owner: children run as that user. */
@@ -231,15 +241,17 @@ static int serv_open_listeners(struct master_serv *serv, struct strbuf *why)
 			naddr++;
 		for (char **a = addrs; *a && !failed; a++) {
 			strbuf_reset(why);
-			fd = sock_inet_listen(*a, MASTER_LISTEN_BACKLOG, 1, why);
+			fd =
+			    sock_inet_listen(*a, MASTER_LISTEN_BACKLOG, 1, why);
 			if (fd >= 0) {
 				serv->listen_fd[serv->nlisten++] = fd;
 				continue;
 			}
 			/* A host without IPv6 still serves IPv4 under "all". */
-			if (naddr > 1 && **a == '['
-			    && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
-				msg_warn("service %s: cannot listen on %s (%s); skipped",
+			if (naddr > 1 && **a == '[' &&
+			    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+				msg_warn("service %s: cannot listen on %s "
+					 "(%s); skipped",
 					 serv->name, *a, strbuf_str(why));
 				continue;
 			}
@@ -259,28 +271,33 @@ static int serv_open_listeners(struct master_serv *serv, struct strbuf *why)
 		return 0;
 	}
 	if (serv->type == MASTER_FIFO)
-		fd = sock_fifo_listen(serv->endpoint, serv->private_ ? 0600 : 0622, why);
+		fd = sock_fifo_listen(serv->endpoint,
+				      serv->private_ ? 0600 : 0622, why);
 	else
 		fd = sock_unix_listen(serv->endpoint, MASTER_LISTEN_BACKLOG,
 				      serv->private_ ? 0600 : 0666, 1, why);
 	if (fd < 0) {
 		if (strbuf_len(why) == 0)
-			strbuf_printf(why, "%s: %s", serv->endpoint, strerror(errno));
+			strbuf_printf(why, "%s: %s", serv->endpoint,
+				      strerror(errno));
 		return -1;
 	}
 	if (serv_chown(serv->endpoint, why) < 0) {
 		close(fd);
-		(void) unlink(serv->endpoint);
+		(void)unlink(serv->endpoint);
 		return -1;
 	}
 	/* A fifo with no writer left polls as hung up forever, and its
 	 * readers would spin: master keeps a write end open. */
-	if (serv->type == MASTER_FIFO && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY
-	    && (serv->fifo_writer = open(serv->endpoint, O_WRONLY | O_NONBLOCK
-					 | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		strbuf_printf(why, "open %s for writing: %s", serv->endpoint, strerror(errno));
+	if (serv->type == MASTER_FIFO &&
+	    (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY &&
+	    (serv->fifo_writer =
+		 open(serv->endpoint,
+		      O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		strbuf_printf(why, "open %s for writing: %s", serv->endpoint,
+			      strerror(errno));
 		close(fd);
-		(void) unlink(serv->endpoint);
+		(void)unlink(serv->endpoint);
 		return -1;
 	}
 	serv->listen_fd[serv->nlisten++] = fd;
@@ -298,7 +315,8 @@ static void serv_free_args(struct master_serv *serv)
 }
 
 /* Take the master.cf columns (everything except the endpoint). */
-static void serv_take_entry(struct master_serv *serv, const struct master_ent *ent)
+static void serv_take_entry(struct master_serv *serv,
+			    const struct master_ent *ent)
 {
 	size_t n = 0, max, len;
 	char num[32];
@@ -312,8 +330,9 @@ static void serv_take_entry(struct master_serv *serv, const struct master_ent *e
 	serv->maxproc = ent->maxproc;
 	serv->text = mystrdup(ent->text ? ent->text : "");
 	/* master_cf guarantees a plain name: programs come from one place. */
-	len = mymalloc_add(mymalloc_add(strlen(var_daemon_directory),
-					strlen(ent->command)), 2);
+	len = mymalloc_add(
+	    mymalloc_add(strlen(var_daemon_directory), strlen(ent->command)),
+	    2);
 	serv->path = mymalloc(len);
 	snprintf(serv->path, len, "%s/%s", var_daemon_directory, ent->command);
 
@@ -391,8 +410,8 @@ void master_serv_new_incarnation(struct master_serv *serv)
 }
 
 /* Start a service that is new in master.cf. NULL (logged) on failure. */
-static struct master_serv *serv_start(const struct master_ent *ent, char *endpoint,
-				      int initial)
+static struct master_serv *serv_start(const struct master_ent *ent,
+				      char *endpoint, int initial)
 {
 	struct master_serv *serv = mycalloc(1, sizeof(*serv));
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
@@ -406,7 +425,8 @@ static struct master_serv *serv_start(const struct master_ent *ent, char *endpoi
 	if (serv_open_listeners(serv, why) < 0) {
 		if (initial)
 			msg_fatal("service %s/%s: %s", serv->name,
-				  master_type_name(serv->type), strbuf_str(why));
+				  master_type_name(serv->type),
+				  strbuf_str(why));
 		msg_error("service %s/%s: %s; service not started", serv->name,
 			  master_type_name(serv->type), strbuf_str(why));
 		strbuf_free(&why);
@@ -442,8 +462,9 @@ static void serv_refresh(struct master_serv *serv, const struct master_ent *ent,
 		serv->private_ = ent->private_;
 		if (serv_open_listeners(serv, why) < 0)
 			msg_error("service %s/%s: %s; the service accepts no "
-				  "requests until the next reload", serv->name,
-				  master_type_name(serv->type), strbuf_str(why));
+				  "requests until the next reload",
+				  serv->name, master_type_name(serv->type),
+				  strbuf_str(why));
 		strbuf_free(&why);
 		myfree(old);
 	} else {
@@ -484,7 +505,8 @@ int master_serv_configure(int initial)
 	for (struct master_serv *s = master_services; s; s = s->next)
 		s->marked = 0;
 	for (size_t i = 0; i < cf.count; i++) {
-		struct master_serv *s = serv_find(cf.ents[i].service, cf.ents[i].type);
+		struct master_serv *s =
+		    serv_find(cf.ents[i].service, cf.ents[i].type);
 
 		if (s != NULL)
 			s->marked = 1;
@@ -511,11 +533,12 @@ int master_serv_configure(int initial)
 
 		if (endpoint == NULL) {
 			if (initial)
-				msg_fatal("master.cf line %d: %s", ent->line, strbuf_str(why));
-			msg_error("master.cf line %d: %s; entry ignored", ent->line,
-				  strbuf_str(why));
+				msg_fatal("master.cf line %d: %s", ent->line,
+					  strbuf_str(why));
+			msg_error("master.cf line %d: %s; entry ignored",
+				  ent->line, strbuf_str(why));
 			if (s != NULL)
-				s->marked = 0;	/* stopped below */
+				s->marked = 0; /* stopped below */
 			strbuf_free(&why);
 			continue;
 		}
@@ -523,8 +546,9 @@ int master_serv_configure(int initial)
 		if (s != NULL) {
 			serv_refresh(s, ent, endpoint);
 		} else if ((s = serv_start(ent, endpoint, initial)) != NULL) {
-			for (link = &master_services; *link; link = &(*link)->next)
-				/* keep master.cf order */ ;
+			for (link = &master_services; *link;
+			     link = &(*link)->next)
+				/* keep master.cf order */;
 			*link = s;
 			s->marked = 1;
 		}

@@ -49,7 +49,8 @@ int master_child_count(void)
 int master_solitary_busy(const char *serv_name)
 {
 	for (struct master_proc *p = master_procs; p; p = p->next)
-		if (p->serv == NULL && p->solitary && strcmp(p->serv_name, serv_name) == 0)
+		if (p->serv == NULL && p->solitary &&
+		    strcmp(p->serv_name, serv_name) == 0)
 			return 1;
 	return 0;
 }
@@ -73,23 +74,26 @@ static _Noreturn void spawn_exec(struct master_serv *serv)
 
 	/* Move every source above the target range first, so that no dup2()
 	 * below can overwrite a source that is still needed. */
-	if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0
-	    || (null_fd = fcntl(null_fd, F_DUPFD_CLOEXEC, lowest)) < 0
-	    || (status_fd = fcntl(serv->status_fd[1], F_DUPFD_CLOEXEC, lowest)) < 0)
+	if ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    (null_fd = fcntl(null_fd, F_DUPFD_CLOEXEC, lowest)) < 0 ||
+	    (status_fd = fcntl(serv->status_fd[1], F_DUPFD_CLOEXEC, lowest)) <
+		0)
 		msg_fatal("spawn %s: descriptor setup: %m", serv->name);
 	for (int i = 0; i < serv->nlisten; i++)
-		if ((listen_fd[i] = fcntl(serv->listen_fd[i], F_DUPFD_CLOEXEC, lowest)) < 0)
+		if ((listen_fd[i] = fcntl(serv->listen_fd[i], F_DUPFD_CLOEXEC,
+					  lowest)) < 0)
 			msg_fatal("spawn %s: descriptor setup: %m", serv->name);
-	if (dup2(null_fd, MASTER_FLOW_READ) < 0 || dup2(null_fd, MASTER_FLOW_WRITE) < 0
-	    || dup2(status_fd, MASTER_STATUS_FD) < 0)
+	if (dup2(null_fd, MASTER_FLOW_READ) < 0 ||
+	    dup2(null_fd, MASTER_FLOW_WRITE) < 0 ||
+	    dup2(status_fd, MASTER_STATUS_FD) < 0)
 		msg_fatal("spawn %s: dup2: %m", serv->name);
 	for (int i = 0; i < serv->nlisten; i++)
 		if (dup2(listen_fd[i], MASTER_LISTEN_FD + i) < 0)
 			msg_fatal("spawn %s: dup2: %m", serv->name);
 	/* Nothing else of master's may leak into a service. */
-	if (close_range((unsigned) lowest, ~0U, 0) < 0)
+	if (close_range((unsigned)lowest, ~0U, 0) < 0)
 		for (int fd = lowest; fd < 1024; fd++)
-			(void) close(fd);
+			(void)close(fd);
 
 	execve(serv->path, serv->argv, master_child_env);
 	msg_fatal("exec %s: %m", serv->path);
@@ -112,7 +116,8 @@ void master_spawn(struct master_serv *serv)
 	if (pid == 0)
 		spawn_exec(serv);
 
-	snprintf(key, sizeof(key), "%s/%s", serv->name, master_type_name(serv->type));
+	snprintf(key, sizeof(key), "%s/%s", serv->name,
+		 master_type_name(serv->type));
 	proc = mycalloc(1, sizeof(*proc));
 	proc->pid = pid;
 	proc->gen = master_generation;
@@ -128,7 +133,8 @@ void master_spawn(struct master_serv *serv)
 	serv->avail_proc++;
 	serv->used = 1;
 	if (msg_verbose)
-		msg_info("spawn %s pid %ld for service %s", serv->path, (long) pid, key);
+		msg_info("spawn %s pid %ld for service %s", serv->path,
+			 (long)pid, key);
 }
 
 static void unthrottle(void *ctx)
@@ -145,8 +151,9 @@ void master_throttle(struct master_serv *serv)
 {
 	if (serv->throttled)
 		return;
-	msg_warn("%s: bad command startup -- throttling service %s for %d seconds",
-		 serv->path, serv->name, var_service_throttle_time);
+	msg_warn(
+	    "%s: bad command startup -- throttling service %s for %d seconds",
+	    serv->path, serv->name, var_service_throttle_time);
 	serv->throttled = 1;
 	events_timer(unthrottle, serv, var_service_throttle_time);
 	master_avail_update(serv);
@@ -165,7 +172,7 @@ void master_retire_children(struct master_serv *serv, int sig)
 		p->serv = NULL;
 		if (sig != 0) {
 			p->killed = sig;
-			(void) kill(p->pid, sig);
+			(void)kill(p->pid, sig);
 		}
 	}
 	serv->total_proc = 0;
@@ -190,7 +197,8 @@ static void reap_solitary(const char *key)
 	char buf[512];
 
 	for (struct master_serv *s = master_services; s; s = s->next) {
-		snprintf(buf, sizeof(buf), "%s/%s", s->name, master_type_name(s->type));
+		snprintf(buf, sizeof(buf), "%s/%s", s->name,
+			 master_type_name(s->type));
 		if (strcmp(buf, key) == 0)
 			master_avail_update(s);
 	}
@@ -203,10 +211,11 @@ void master_reap(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (link = &master_procs; *link && (*link)->pid != pid; link = &(*link)->next)
-			 /* search */ ;
+		for (link = &master_procs; *link && (*link)->pid != pid;
+		     link = &(*link)->next)
+			/* search */;
 		if ((proc = *link) == NULL) {
-			msg_warn("reaped unknown process pid %ld", (long) pid);
+			msg_warn("reaped unknown process pid %ld", (long)pid);
 			continue;
 		}
 		*link = proc->next;
@@ -215,16 +224,18 @@ void master_reap(void)
 		if (WIFSIGNALED(status) && proc->killed == WTERMSIG(status)) {
 			/* We asked for it (stop, abort, removed service). */
 			if (msg_verbose)
-				msg_info("process %s pid %ld stopped by signal %d",
-					 proc->path, (long) pid, WTERMSIG(status));
+				msg_info(
+				    "process %s pid %ld stopped by signal %d",
+				    proc->path, (long)pid, WTERMSIG(status));
 		} else if (WIFSIGNALED(status)) {
-			msg_warn("process %s pid %ld killed by signal %d", proc->path,
-				 (long) pid, WTERMSIG(status));
+			msg_warn("process %s pid %ld killed by signal %d",
+				 proc->path, (long)pid, WTERMSIG(status));
 		} else if (!normal) {
-			msg_warn("process %s pid %ld exit status %d", proc->path,
-				 (long) pid, WEXITSTATUS(status));
+			msg_warn("process %s pid %ld exit status %d",
+				 proc->path, (long)pid, WEXITSTATUS(status));
 		} else if (msg_verbose) {
-			msg_info("process %s pid %ld exited", proc->path, (long) pid);
+			msg_info("process %s pid %ld exited", proc->path,
+				 (long)pid);
 		}
 
 		if (proc->serv != NULL) {
@@ -233,7 +244,8 @@ void master_reap(void)
 			serv->total_proc--;
 			if (proc->avail)
 				serv->avail_proc--;
-			if (!normal && proc->use_count == 0 && proc->killed == 0)
+			if (!normal && proc->use_count == 0 &&
+			    proc->killed == 0)
 				master_throttle(serv);
 			master_avail_update(serv);
 		} else if (proc->solitary) {

@@ -31,29 +31,34 @@ static void status_event(int fd, int events, void *ctx)
 	struct master_proc *proc;
 	ssize_t n;
 
-	(void) events;
+	(void)events;
 	for (;;) {
 		n = read(fd, &st, sizeof(st));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				msg_warn("service %s: status pipe read: %m", serv->name);
+				msg_warn("service %s: status pipe read: %m",
+					 serv->name);
 			break;
 		}
 		/* master holds a write end itself, so EOF cannot happen. */
 		if (n == 0)
-			msg_panic("service %s: unexpected EOF on status pipe", serv->name);
-		if (n != (ssize_t) sizeof(st)) {
-			msg_warn("service %s: short status record (%zd bytes) ignored",
+			msg_panic("service %s: unexpected EOF on status pipe",
+				  serv->name);
+		if (n != (ssize_t)sizeof(st)) {
+			msg_warn("service %s: short status record (%zd bytes) "
+				 "ignored",
 				 serv->name, n);
 			continue;
 		}
-		proc = master_proc_find((pid_t) st.pid);
+		proc = master_proc_find((pid_t)st.pid);
 		if (proc == NULL || proc->serv != serv || st.gen != proc->gen) {
 			if (msg_verbose)
-				msg_info("service %s: status record for pid %ld gen %u ignored",
-					 serv->name, (long) st.pid, (unsigned) st.gen);
+				msg_info("service %s: status record for pid "
+					 "%ld gen %u ignored",
+					 serv->name, (long)st.pid,
+					 (unsigned)st.gen);
 			continue;
 		}
 		if (st.avail == MASTER_STAT_AVAIL) {
@@ -68,8 +73,8 @@ static void status_event(int fd, int events, void *ctx)
 			}
 			proc->use_count++;
 		} else {
-			msg_warn("service %s: pid %ld: bad status %d ignored", serv->name,
-				 (long) st.pid, (int) st.avail);
+			msg_warn("service %s: pid %ld: bad status %d ignored",
+				 serv->name, (long)st.pid, (int)st.avail);
 		}
 	}
 	master_avail_update(serv);
@@ -101,8 +106,8 @@ static void listen_event(int fd, int events, void *ctx)
 {
 	struct master_serv *serv = ctx;
 
-	(void) fd;
-	(void) events;
+	(void)fd;
+	(void)events;
 	/* A child may have become idle in this same event batch: read its
 	 * AVAIL first, or we would start a process nobody needs. */
 	status_event(serv->status_fd[0], EVENT_READ, serv);
@@ -126,16 +131,18 @@ void master_avail_update(struct master_serv *serv)
 	char key[512];
 	int want;
 
-	snprintf(key, sizeof(key), "%s/%s", serv->name, master_type_name(serv->type));
-	want = serv->nlisten > 0 && serv->status_fd[0] >= 0 && !serv->throttled
-		&& serv->avail_proc == 0
-		&& (serv->maxproc == 0 || serv->total_proc < serv->maxproc)
-		/* A solitary service (qmgr) never has two processes, not
-		 * even while the old generation finishes after a reload. */
-		&& !(serv->maxproc == 1 && master_solitary_busy(key));
+	snprintf(key, sizeof(key), "%s/%s", serv->name,
+		 master_type_name(serv->type));
+	want = serv->nlisten > 0 && serv->status_fd[0] >= 0 &&
+	       !serv->throttled && serv->avail_proc == 0 &&
+	       (serv->maxproc == 0 || serv->total_proc < serv->maxproc)
+	       /* A solitary service (qmgr) never has two processes, not
+		* even while the old generation finishes after a reload. */
+	       && !(serv->maxproc == 1 && master_solitary_busy(key));
 	if (want && !serv->listening) {
 		for (int i = 0; i < serv->nlisten; i++)
-			events_watch(serv->listen_fd[i], EVENT_READ, listen_event, serv);
+			events_watch(serv->listen_fd[i], EVENT_READ,
+				     listen_event, serv);
 		serv->listening = 1;
 	} else if (!want && serv->listening) {
 		master_avail_stop(serv);

@@ -27,25 +27,29 @@ static void wakeup_send(struct master_serv *serv)
 	int fd;
 
 	if (serv->type == MASTER_FIFO) {
-		if ((fd = open(serv->endpoint, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-			msg_warn("service %s: wakeup: open %s: %m", serv->name, serv->endpoint);
+		if ((fd = open(serv->endpoint,
+			       O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+			msg_warn("service %s: wakeup: open %s: %m", serv->name,
+				 serv->endpoint);
 			return;
 		}
 	} else {
 		if (strlen(serv->endpoint) >= sizeof(sun.sun_path)) {
-			msg_warn("service %s: socket path too long", serv->name);
+			msg_warn("service %s: socket path too long",
+				 serv->name);
 			return;
 		}
 		strcpy(sun.sun_path, serv->endpoint);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    0);
 		if (fd < 0) {
 			msg_warn("service %s: wakeup: socket: %m", serv->name);
 			return;
 		}
-		if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 			if (errno != EAGAIN)
-				msg_warn("service %s: wakeup: connect %s: %m", serv->name,
-					 serv->endpoint);
+				msg_warn("service %s: wakeup: connect %s: %m",
+					 serv->name, serv->endpoint);
 			close(fd);
 			return;
 		}
@@ -70,7 +74,8 @@ void master_wakeup_init(struct master_serv *serv)
 	if (serv->wakeup <= 0)
 		return;
 	if (serv->type == MASTER_INET) {
-		msg_warn("service %s: wakeup is not supported for inet services; ignored",
+		msg_warn("service %s: wakeup is not supported for inet "
+			 "services; ignored",
 			 serv->name);
 		return;
 	}
