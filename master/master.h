@@ -40,7 +40,6 @@ struct master_serv {
 	char *endpoint; /* what the listeners are bound to, for reload */
 	int listen_fd[MASTER_LISTEN_MAX];
 	int nlisten;
-	int fifo_writer; /* fifo services: master's write end, -1 */
 	int listening;	 /* descriptors watched by the event loop */
 
 	/* The current incarnation. */

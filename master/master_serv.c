@@ -20,7 +20,6 @@
  * master never opens anything in the queue but private/, public/ and pid/.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,9 +205,6 @@ static void serv_close_listeners(struct master_serv *serv)
 	for (int i = 0; i < serv->nlisten; i++)
 		close(serv->listen_fd[i]);
 	serv->nlisten = 0;
-	if (serv->fifo_writer >= 0)
-		close(serv->fifo_writer);
-	serv->fifo_writer = -1;
 	/* A socket or fifo left behind would let clients connect to nothing. */
 	if (serv->type != MASTER_INET && serv->endpoint != NULL)
 		(void)unlink(serv->endpoint);
@@ -283,19 +279,6 @@ static int serv_open_listeners(struct master_serv *serv, struct strbuf *why)
 		return -1;
 	}
 	if (serv_chown(serv->endpoint, why) < 0) {
-		close(fd);
-		(void)unlink(serv->endpoint);
-		return -1;
-	}
-	/* A fifo with no writer left polls as hung up forever, and its
-	 * readers would spin: master keeps a write end open. */
-	if (serv->type == MASTER_FIFO &&
-	    (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY &&
-	    (serv->fifo_writer =
-		 open(serv->endpoint,
-		      O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		strbuf_printf(why, "open %s for writing: %s", serv->endpoint,
-			      strerror(errno));
 		close(fd);
 		(void)unlink(serv->endpoint);
 		return -1;
@@ -421,7 +404,6 @@ static struct master_serv *serv_start(const struct master_ent *ent,
 	serv->private_ = ent->private_;
 	serv->endpoint = endpoint;
 	serv->status_fd[0] = serv->status_fd[1] = -1;
-	serv->fifo_writer = -1;
 	if (serv_open_listeners(serv, why) < 0) {
 		if (initial)
 			msg_fatal("service %s/%s: %s", serv->name,
