@@ -174,10 +174,9 @@ void events_timer(timer_fn fn, void *ctx, int delay)
 	events_timer_ms(fn, ctx, delay < 0 ? 0 : (long) delay * 1000);
 }
 
-/* Run timers due at the start of this phase that existed before it. */
-static void events_run_timers(void)
+/* Run timers that are due and were set before seq limit (the round). */
+static void events_run_timers(uint64_t limit)
 {
-	uint64_t limit = events_timer_seq;
 	int64_t now = events_now_ms();
 
 	for (;;) {
@@ -204,6 +203,7 @@ void events_loop_ms(long timeout_ms)
 {
 	struct epoll_event evs[EVENTS_BATCH];
 	int64_t wait = timeout_ms < 0 ? -1 : timeout_ms;
+	uint64_t limit = events_timer_seq;
 	int n;
 
 	events_init();
@@ -245,7 +245,7 @@ void events_loop_ms(long timeout_ms)
 		if (ready != 0)
 			w->fn(fd, ready, w->ctx);
 	}
-	events_run_timers();
+	events_run_timers(limit);
 }
 
 void events_loop(int timeout)
