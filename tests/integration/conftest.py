@@ -163,6 +163,9 @@ class Instance:
                     f"maillog_file = {self.maillog}\n"
                     "service_throttle_time = 2s\n"
                     "inet_protocols = ipv4\n"
+                    # Sanitizer builds: let services report too.
+                    "import_environment = MAIL_CONFIG TZ LANG=C ASAN_OPTIONS"
+                    " UBSAN_OPTIONS LSAN_OPTIONS\n"
                     + extra)
 
     def write_master(self, text):
