@@ -100,7 +100,6 @@ const char *const mail_param_reserved[] = {
     "hopcount_limit",
     "html_directory",
     "in_flow_delay",
-    "inet_interfaces",
     "initial_destination_concurrency",
     "ipc_timeout",
     "line_length_limit",
@@ -255,6 +254,7 @@ const char *const mail_param_reserved[] = {
     "virtual_maps",
     "virtual_transport",
     "virtual_uid_maps",
+
 };
 
 const size_t mail_param_reserved_count =
