@@ -18,15 +18,17 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct attr_spec fuzz_specs[] = {
-	{.name = "protocol", .type = ATTR_STR, .max_len = 32, .required = 0},
-	{.name = "queue_id", .type = ATTR_STR, .max_len = 0, .required = 1},
-	{.name = "flags", .type = ATTR_INT, .required = 0},
-	{.name = "offset", .type = ATTR_LONG, .required = 0},
-	{.name = "sender", .type = ATTR_STR, .max_len = 64, .required = 0},
-	{.name = "status", .type = ATTR_INT, .required = 0},
+    {.name = "protocol", .type = ATTR_STR, .max_len = 32, .required = 0},
+    {.name = "queue_id", .type = ATTR_STR, .max_len = 0, .required = 1},
+    {.name = "flags", .type = ATTR_INT, .required = 0},
+    {.name = "offset", .type = ATTR_LONG, .required = 0},
+    {.name = "sender", .type = ATTR_STR, .max_len = 64, .required = 0},
+    {.name = "status", .type = ATTR_INT, .required = 0},
 };
 static const struct attr_schema fuzz_schema = {
-	.protocol = "fuzz_protocol", .specs = fuzz_specs, .count = 6,
+    .protocol = "fuzz_protocol",
+    .specs = fuzz_specs,
+    .count = 6,
 };
 #define FUZZ_COUNT (sizeof(fuzz_specs) / sizeof(fuzz_specs[0]))
 
@@ -37,36 +39,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct strbuf *out;
 	ssize_t n;
 
-	n = attr_scan(&fuzz_schema, (const char *) data, size, v, why);
-	if (n < -1 || n > (ssize_t) size)
+	n = attr_scan(&fuzz_schema, (const char *)data, size, v, why);
+	if (n < -1 || n > (ssize_t)size)
 		abort();
 	if (n <= 0) {
 		for (size_t i = 0; i < FUZZ_COUNT; i++)
 			if (v[i].present || v[i].str != NULL)
 				abort();
 		if (n < 0 && strbuf_len(why) == 0)
-			abort();	/* an error always has a reason */
+			abort(); /* an error always has a reason */
 		strbuf_free(&why);
 		return 0;
 	}
 	if (data[n - 1] != 0)
 		abort();
 	for (size_t i = 0; i < FUZZ_COUNT; i++)
-		if (v[i].present && fuzz_specs[i].type == ATTR_STR
-		    && (v[i].str == NULL || v[i].str[v[i].len] != 0
-			|| memchr(v[i].str, 0, v[i].len) != NULL))
+		if (v[i].present && fuzz_specs[i].type == ATTR_STR &&
+		    (v[i].str == NULL || v[i].str[v[i].len] != 0 ||
+		     memchr(v[i].str, 0, v[i].len) != NULL))
 			abort();
 
 	out = strbuf_new(STRBUF_NO_MAX);
 	if (attr_print(&fuzz_schema, v, out, why) != 0)
 		abort();
-	if (attr_scan(&fuzz_schema, strbuf_str(out), strbuf_len(out), w, why)
-	    != (ssize_t) strbuf_len(out))
+	if (attr_scan(&fuzz_schema, strbuf_str(out), strbuf_len(out), w, why) !=
+	    (ssize_t)strbuf_len(out))
 		abort();
 	for (size_t i = 0; i < FUZZ_COUNT; i++) {
-		if (v[i].present != w[i].present || v[i].num != w[i].num
-		    || v[i].len != w[i].len
-		    || (v[i].len && memcmp(v[i].str, w[i].str, v[i].len) != 0))
+		if (v[i].present != w[i].present || v[i].num != w[i].num ||
+		    v[i].len != w[i].len ||
+		    (v[i].len && memcmp(v[i].str, w[i].str, v[i].len) != 0))
 			abort();
 	}
 	attr_values_free(v, FUZZ_COUNT);
