@@ -392,7 +392,9 @@ static int64_t attr_deadline(int timeout)
 }
 
 /* Write all of data before deadline; send() with MSG_NOSIGNAL so a closed
- * peer is an EPIPE error, not a SIGPIPE death; write() for pipes. */
+ * peer is an EPIPE error, not a SIGPIPE death, and MSG_DONTWAIT so a
+ * blocking socket cannot hold us past the deadline; write() for pipes
+ * (where poll's "writable" promises room for PIPE_BUF bytes). */
 static int attr_write_all(int fd, int64_t deadline, const char *data,
 			  size_t len, struct strbuf *why)
 {
@@ -407,7 +409,7 @@ static int attr_write_all(int fd, int64_t deadline, const char *data,
 						    : strerror(errno));
 			return -1;
 		}
-		n = use_send ? send(fd, data, len, MSG_NOSIGNAL)
+		n = use_send ? send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT)
 			     : write(fd, data, len);
 		if (n < 0) {
 			if (use_send && errno == ENOTSOCK) {
@@ -485,6 +487,8 @@ int attr_stream_read(struct attr_stream *st, int timeout,
 	int64_t deadline = attr_deadline(timeout);
 	char chunk[ATTR_READ_CHUNK];
 
+	/* Whatever happens below, the caller gets no stale values. */
+	memset(values, 0, schema->count * sizeof(*values));
 	if (st->max > 0 && st->max < bound)
 		bound = st->max;
 	for (;;) {

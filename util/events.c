@@ -106,7 +106,10 @@ void events_watch(int fd, int mask, event_fn fn, void *ctx)
 	if (epoll_ctl(events_fd, op, fd, &ev) < 0) {
 		if (op == EPOLL_CTL_MOD && errno == ENOENT) {
 			/* The caller closed fd without unwatching it; the
-			 * kernel already forgot it, so start afresh. */
+			 * kernel already forgot it, so start afresh, as a
+			 * new watch that stale events cannot match. */
+			w->gen = ++events_gen;
+			ev.data.u64 = ((uint64_t)w->gen << 32) | (uint32_t)fd;
 			if (epoll_ctl(events_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
 				goto ok;
 		}

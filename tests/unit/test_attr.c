@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "attr.h"
@@ -401,9 +402,12 @@ static void test_stream(void **state)
 	rest = attr_stream_peek(st, &len);
 	assert_int_equal(len, 0);
 
-	/* Nothing arrives: a timeout, reported as such. */
+	/* Nothing arrives: a timeout, reported as such, and no stale
+	 * values for a caller that frees them anyway. */
+	memset(v, 0x5a, sizeof(v));
 	assert_int_equal(attr_stream_read(st, 1, &test_schema, v, why), -1);
 	assert_non_null(strstr(strbuf_str(why), "timeout"));
+	assert_values_empty(v, 4);
 
 	/* Half a list, then the peer goes away. */
 	assert_int_equal(write(sv[1], "name\0x", 6), 6);
@@ -431,6 +435,58 @@ static void test_stream(void **state)
 	assert_int_equal(attr_stream_read(st, 5, &test_schema, v, why), 0);
 	attr_stream_free(&st);
 	close(sv[0]);
+	strbuf_free(&why);
+}
+
+/* A peer that writes a list one byte at a time, and then a big one. */
+static void test_stream_slow_writer(void **state)
+{
+	static const char list[] = "name\0slow\0count\0"
+				   "12\0size\0-3\0\0";
+	struct attr_value big[4] = {{0}}, v[4];
+	struct attr_stream *st;
+	struct strbuf *why = strbuf_new(1024);
+	char *data = malloc(ATTR_VALUE_MAX);
+	int sv[2], status;
+	pid_t pid;
+
+	(void)state;
+	memset(data, 'b', ATTR_VALUE_MAX);
+	big[0] = (struct attr_value){
+	    .present = 1, .str = data, .len = ATTR_VALUE_MAX};
+	big[1] = (struct attr_value){.present = 1, .num = 5};
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		for (size_t i = 0; i < sizeof(list) - 1; i++) {
+			if (write(sv[1], list + i, 1) != 1)
+				_exit(1);
+			usleep(1000);
+		}
+		_exit(attr_write_fd(sv[1], 5, &test_schema, big, NULL) == 0
+			  ? 0
+			  : 2);
+	}
+	close(sv[1]);
+	st = attr_stream_new(sv[0], 0);
+	assert_int_equal(attr_stream_read(st, 10, &test_schema, v, why), 1);
+	assert_string_equal(v[0].str, "slow");
+	assert_int_equal(v[1].num, 12);
+	assert_int_equal(v[2].num, -3);
+	attr_values_free(v, 4);
+	assert_int_equal(attr_stream_read(st, 10, &test_schema, v, why), 1);
+	assert_int_equal(v[0].len, ATTR_VALUE_MAX);
+	assert_memory_equal(v[0].str, data, ATTR_VALUE_MAX);
+	attr_values_free(v, 4);
+	assert_int_equal(attr_stream_read(st, 10, &test_schema, v, why), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	attr_stream_free(&st);
+	close(sv[0]);
+	free(data);
 	strbuf_free(&why);
 }
 
@@ -574,6 +630,7 @@ int main(void)
 	    cmocka_unit_test(test_huge_value),
 	    cmocka_unit_test(test_print_refuses),
 	    cmocka_unit_test(test_stream),
+	    cmocka_unit_test(test_stream_slow_writer),
 	    cmocka_unit_test(test_stream_bound),
 	    cmocka_unit_test(test_handshake),
 	    cmocka_unit_test(test_write_fd_pipe),
