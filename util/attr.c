@@ -38,7 +38,10 @@
 #define ATTR_READ_CHUNK 16384
 #define ATTR_PROTOCOL_MAX ATTR_NAME_MAX
 
-__attribute__((format(printf, 3, 4)))
+static void attr_why(struct strbuf *why, const struct attr_schema *schema,
+		     const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void attr_why(struct strbuf *why, const struct attr_schema *schema,
 		     const char *fmt, ...)
 {
@@ -49,16 +52,17 @@ static void attr_why(struct strbuf *why, const struct attr_schema *schema,
 		return;
 	strbuf_reset(why);
 	if (schema != NULL && schema->protocol != NULL)
-		(void) strbuf_printf(why, "%s: ", schema->protocol);
+		(void)strbuf_printf(why, "%s: ", schema->protocol);
 	va_start(ap, fmt);
-	(void) strbuf_vprintf(why, fmt, ap);
+	(void)strbuf_vprintf(why, fmt, ap);
 	va_end(ap);
 	errno = saved_errno;
 }
 
 static int attr_name_char(int ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_';
 }
 
 static size_t attr_spec_max(const struct attr_spec *spec)
@@ -73,31 +77,34 @@ static size_t attr_spec_max(const struct attr_spec *spec)
 /* A malformed schema is a bug in our own code, not bad input. */
 static void attr_check_schema(const struct attr_schema *schema)
 {
-	if (schema == NULL || schema->specs == NULL || schema->count == 0
-	    || schema->count > ATTR_COUNT_MAX)
+	if (schema == NULL || schema->specs == NULL || schema->count == 0 ||
+	    schema->count > ATTR_COUNT_MAX)
 		msg_panic("attr: bad schema %s", schema && schema->protocol
-			  ? schema->protocol : "(unnamed)");
+						     ? schema->protocol
+						     : "(unnamed)");
 	for (size_t i = 0; i < schema->count; i++) {
 		const struct attr_spec *spec = schema->specs + i;
 		size_t len;
 
-		if (spec->name == NULL || (len = strlen(spec->name)) == 0
-		    || len > ATTR_NAME_MAX || spec->max_len > ATTR_SPEC_LEN_MAX
-		    || (spec->type != ATTR_STR && spec->type != ATTR_INT
-			&& spec->type != ATTR_LONG))
+		if (spec->name == NULL || (len = strlen(spec->name)) == 0 ||
+		    len > ATTR_NAME_MAX || spec->max_len > ATTR_SPEC_LEN_MAX ||
+		    (spec->type != ATTR_STR && spec->type != ATTR_INT &&
+		     spec->type != ATTR_LONG))
 			msg_panic("attr: bad schema entry %zu", i);
 		for (size_t j = 0; j < len; j++)
-			if (!attr_name_char((unsigned char) spec->name[j]))
-				msg_panic("attr: bad schema name \"%s\"", spec->name);
+			if (!attr_name_char((unsigned char)spec->name[j]))
+				msg_panic("attr: bad schema name \"%s\"",
+					  spec->name);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(schema->specs[j].name, spec->name) == 0)
-				msg_panic("attr: duplicate schema name \"%s\"", spec->name);
+				msg_panic("attr: duplicate schema name \"%s\"",
+					  spec->name);
 	}
 }
 
 size_t attr_schema_max_size(const struct attr_schema *schema)
 {
-	size_t total = 1;	/* the terminating NUL */
+	size_t total = 1; /* the terminating NUL */
 
 	attr_check_schema(schema);
 	for (size_t i = 0; i < schema->count; i++) {
@@ -135,9 +142,9 @@ static int attr_parse_num(const char *s, size_t len, long *out)
 			return -1;
 		digit = s[i] - '0';
 		/* Accumulate negatively for '-' so LONG_MIN is reachable. */
-		if (__builtin_mul_overflow(val, 10, &val)
-		    || (neg ? __builtin_sub_overflow(val, digit, &val)
-			: __builtin_add_overflow(val, digit, &val)))
+		if (__builtin_mul_overflow(val, 10, &val) ||
+		    (neg ? __builtin_sub_overflow(val, digit, &val)
+			 : __builtin_add_overflow(val, digit, &val)))
 			return -1;
 	}
 	*out = val;
@@ -150,9 +157,9 @@ static void attr_quote(char *dst, size_t size, const char *src, size_t len)
 	size_t n = 0;
 
 	for (size_t i = 0; i < len && n + 1 < size; i++) {
-		unsigned char ch = (unsigned char) src[i];
+		unsigned char ch = (unsigned char)src[i];
 
-		dst[n++] = ch >= 0x20 && ch < 0x7f ? (char) ch : '?';
+		dst[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
 	}
 	dst[n] = 0;
 }
@@ -176,18 +183,22 @@ ssize_t attr_scan(const struct attr_schema *schema, const char *buf, size_t len,
 			break;
 		}
 		if (count >= ATTR_COUNT_MAX) {
-			attr_why(why, schema, "more than %d attributes", ATTR_COUNT_MAX);
+			attr_why(why, schema, "more than %d attributes",
+				 ATTR_COUNT_MAX);
 			goto error;
 		}
 		name_start = pos;
 		for (; pos < len && buf[pos] != 0; pos++) {
-			if (!attr_name_char((unsigned char) buf[pos])) {
-				attr_why(why, schema, "bad character 0x%02x in attribute name",
-					 (unsigned char) buf[pos]);
+			if (!attr_name_char((unsigned char)buf[pos])) {
+				attr_why(
+				    why, schema,
+				    "bad character 0x%02x in attribute name",
+				    (unsigned char)buf[pos]);
 				goto error;
 			}
 			if (pos - name_start >= ATTR_NAME_MAX) {
-				attr_why(why, schema, "attribute name longer than %d bytes",
+				attr_why(why, schema,
+					 "attribute name longer than %d bytes",
 					 ATTR_NAME_MAX);
 				goto error;
 			}
@@ -199,8 +210,8 @@ ssize_t attr_scan(const struct attr_schema *schema, const char *buf, size_t len,
 		for (idx = 0; idx < schema->count; idx++) {
 			const char *name = schema->specs[idx].name;
 
-			if (strlen(name) == name_len
-			    && memcmp(name, buf + name_start, name_len) == 0) {
+			if (strlen(name) == name_len &&
+			    memcmp(name, buf + name_start, name_len) == 0) {
 				spec = schema->specs + idx;
 				break;
 			}
@@ -208,41 +219,49 @@ ssize_t attr_scan(const struct attr_schema *schema, const char *buf, size_t len,
 		/* The name is [a-z0-9_]+ by now: safe to print. */
 		if (spec == NULL) {
 			attr_why(why, schema, "unknown attribute \"%.*s\"",
-				 (int) name_len, buf + name_start);
+				 (int)name_len, buf + name_start);
 			goto error;
 		}
 		if (values[idx].present) {
-			attr_why(why, schema, "duplicate attribute \"%s\"", spec->name);
+			attr_why(why, schema, "duplicate attribute \"%s\"",
+				 spec->name);
 			goto error;
 		}
 		max = attr_spec_max(spec);
 		/* UNSAFE: pos <= len here, and memchr reads at most len - pos
 		 * bytes from buf + pos. */
 		value = buf + pos;
-		nul = memchr(value, 0, len - pos < max + 1 ? len - pos : max + 1);
+		nul =
+		    memchr(value, 0, len - pos < max + 1 ? len - pos : max + 1);
 		if (nul == NULL) {
 			if (len - pos > max) {
-				attr_why(why, schema, "%s \"%s\" longer than %zu bytes",
-					 spec->type == ATTR_STR ? "value of"
-					 : "integer value of", spec->name, max);
+				attr_why(why, schema,
+					 "%s \"%s\" longer than %zu bytes",
+					 spec->type == ATTR_STR
+					     ? "value of"
+					     : "integer value of",
+					 spec->name, max);
 				goto error;
 			}
 			goto need_more;
 		}
-		vlen = (size_t) (nul - value);
+		vlen = (size_t)(nul - value);
 		if (spec->type == ATTR_STR) {
 			values[idx].str = mymemdup(value, vlen);
 			values[idx].len = vlen;
 		} else {
 			long num;
 
-			if (attr_parse_num(value, vlen, &num) < 0
-			    || (spec->type == ATTR_INT && (num < INT_MIN || num > INT_MAX))) {
+			if (attr_parse_num(value, vlen, &num) < 0 ||
+			    (spec->type == ATTR_INT &&
+			     (num < INT_MIN || num > INT_MAX))) {
 				char shown[ATTR_NUM_LEN_MAX + 1];
 
 				attr_quote(shown, sizeof(shown), value, vlen);
-				attr_why(why, schema, "bad %s value \"%s\" for \"%s\"",
-					 spec->type == ATTR_INT ? "int" : "long",
+				attr_why(why, schema,
+					 "bad %s value \"%s\" for \"%s\"",
+					 spec->type == ATTR_INT ? "int"
+								: "long",
 					 shown, spec->name);
 				goto error;
 			}
@@ -259,7 +278,7 @@ ssize_t attr_scan(const struct attr_schema *schema, const char *buf, size_t len,
 			goto error;
 		}
 	}
-	return (ssize_t) pos;
+	return (ssize_t)pos;
 
 need_more:
 	/* Cannot happen with the per-item limits above; kept so a future
@@ -276,8 +295,9 @@ error:
 	return -1;
 }
 
-int attr_print(const struct attr_schema *schema, const struct attr_value *values,
-	       struct strbuf *out, struct strbuf *why)
+int attr_print(const struct attr_schema *schema,
+	       const struct attr_value *values, struct strbuf *out,
+	       struct strbuf *why)
 {
 	size_t orig = strbuf_len(out);
 	int ok = 1;
@@ -290,24 +310,31 @@ int attr_print(const struct attr_schema *schema, const struct attr_value *values
 
 		if (!v->present) {
 			if (spec->required) {
-				attr_why(why, schema, "missing attribute \"%s\"", spec->name);
+				attr_why(why, schema,
+					 "missing attribute \"%s\"",
+					 spec->name);
 				goto error;
 			}
 			continue;
 		}
-		ok &= strbuf_append(out, spec->name, strlen(spec->name) + 1) == 0;
+		ok &=
+		    strbuf_append(out, spec->name, strlen(spec->name) + 1) == 0;
 		switch (spec->type) {
 		case ATTR_STR:
 			if (v->str == NULL && v->len > 0)
-				msg_panic("attr_print: \"%s\" has length but no data",
-					  spec->name);
+				msg_panic(
+				    "attr_print: \"%s\" has length but no data",
+				    spec->name);
 			if (v->len > attr_spec_max(spec)) {
-				attr_why(why, schema, "value of \"%s\" longer than %zu bytes",
-					 spec->name, attr_spec_max(spec));
+				attr_why(
+				    why, schema,
+				    "value of \"%s\" longer than %zu bytes",
+				    spec->name, attr_spec_max(spec));
 				goto error;
 			}
 			if (v->len > 0 && memchr(v->str, 0, v->len) != NULL) {
-				attr_why(why, schema, "value of \"%s\" contains a NUL",
+				attr_why(why, schema,
+					 "value of \"%s\" contains a NUL",
 					 spec->name);
 				goto error;
 			}
@@ -316,7 +343,8 @@ int attr_print(const struct attr_schema *schema, const struct attr_value *values
 			break;
 		case ATTR_INT:
 			if (v->num < INT_MIN || v->num > INT_MAX) {
-				attr_why(why, schema, "value %ld of \"%s\" out of int range",
+				attr_why(why, schema,
+					 "value %ld of \"%s\" out of int range",
 					 v->num, spec->name);
 				goto error;
 			}
@@ -344,7 +372,7 @@ static int64_t attr_now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Milliseconds left before deadline (-1: none), never negative otherwise. */
@@ -355,18 +383,20 @@ static long attr_left(int64_t deadline)
 	if (deadline < 0)
 		return -1;
 	left = deadline - attr_now_ms();
-	return left > 0 ? (long) left : 0;
+	return left > 0 ? (long)left : 0;
 }
 
 static int64_t attr_deadline(int timeout)
 {
-	return timeout > 0 ? attr_now_ms() + (int64_t) timeout * 1000 : -1;
+	return timeout > 0 ? attr_now_ms() + (int64_t)timeout * 1000 : -1;
 }
 
 /* Write all of data before deadline; send() with MSG_NOSIGNAL so a closed
- * peer is an EPIPE error, not a SIGPIPE death; write() for pipes. */
-static int attr_write_all(int fd, int64_t deadline, const char *data, size_t len,
-			  struct strbuf *why)
+ * peer is an EPIPE error, not a SIGPIPE death, and MSG_DONTWAIT so a
+ * blocking socket cannot hold us past the deadline; write() for pipes
+ * (where poll's "writable" promises room for PIPE_BUF bytes). */
+static int attr_write_all(int fd, int64_t deadline, const char *data,
+			  size_t len, struct strbuf *why)
 {
 	int use_send = 1;
 
@@ -374,11 +404,13 @@ static int attr_write_all(int fd, int64_t deadline, const char *data, size_t len
 		ssize_t n;
 
 		if (sock_wait_ms(fd, POLLOUT, attr_left(deadline)) < 0) {
-			attr_why(why, NULL, "write: %s", errno == ETIMEDOUT
-				 ? "timeout" : strerror(errno));
+			attr_why(why, NULL, "write: %s",
+				 errno == ETIMEDOUT ? "timeout"
+						    : strerror(errno));
 			return -1;
 		}
-		n = use_send ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
+		n = use_send ? send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+			     : write(fd, data, len);
 		if (n < 0) {
 			if (use_send && errno == ENOTSOCK) {
 				use_send = 0;
@@ -391,7 +423,7 @@ static int attr_write_all(int fd, int64_t deadline, const char *data, size_t len
 		}
 		/* UNSAFE: 0 <= n <= len. */
 		data += n;
-		len -= (size_t) n;
+		len -= (size_t)n;
 	}
 	return 0;
 }
@@ -403,8 +435,8 @@ int attr_write_fd(int fd, int timeout, const struct attr_schema *schema,
 	int ret = -1;
 
 	if (attr_print(schema, values, out, why) == 0)
-		ret = attr_write_all(fd, attr_deadline(timeout), strbuf_str(out),
-				     strbuf_len(out), why);
+		ret = attr_write_all(fd, attr_deadline(timeout),
+				     strbuf_str(out), strbuf_len(out), why);
 	strbuf_free(&out);
 	return ret;
 }
@@ -448,13 +480,15 @@ void attr_stream_consume(struct attr_stream *st, size_t len)
 }
 
 int attr_stream_read(struct attr_stream *st, int timeout,
-		     const struct attr_schema *schema, struct attr_value *values,
-		     struct strbuf *why)
+		     const struct attr_schema *schema,
+		     struct attr_value *values, struct strbuf *why)
 {
 	size_t bound = attr_schema_max_size(schema);
 	int64_t deadline = attr_deadline(timeout);
 	char chunk[ATTR_READ_CHUNK];
 
+	/* Whatever happens below, the caller gets no stale values. */
+	memset(values, 0, schema->count * sizeof(*values));
 	if (st->max > 0 && st->max < bound)
 		bound = st->max;
 	for (;;) {
@@ -465,15 +499,17 @@ int attr_stream_read(struct attr_stream *st, int timeout,
 		if (avail > 0) {
 			/* UNSAFE: start + avail is the buffer's length. */
 			n = attr_scan(schema, strbuf_str(st->buf) + st->start,
-				      avail < bound ? avail : bound, values, why);
+				      avail < bound ? avail : bound, values,
+				      why);
 			if (n > 0) {
-				attr_stream_consume(st, (size_t) n);
+				attr_stream_consume(st, (size_t)n);
 				return 1;
 			}
 			if (n < 0)
 				return -1;
 			if (avail >= bound) {
-				attr_why(why, schema, "list longer than %zu bytes", bound);
+				attr_why(why, schema,
+					 "list longer than %zu bytes", bound);
 				return -1;
 			}
 		}
@@ -481,19 +517,23 @@ int attr_stream_read(struct attr_stream *st, int timeout,
 		 * more than one bound's worth of bytes. */
 		if (st->start > 0) {
 			/* UNSAFE: moves avail bytes inside the buffer. */
-			memmove(st->buf->data, st->buf->data + st->start, avail);
+			memmove(st->buf->data, st->buf->data + st->start,
+				avail);
 			strbuf_truncate(st->buf, avail);
 			st->start = 0;
 		}
 		if (sock_wait_ms(st->fd, POLLIN, attr_left(deadline)) < 0) {
 			if (errno == ETIMEDOUT)
-				attr_why(why, schema, "timeout after %d seconds reading a list",
-					 timeout);
+				attr_why(
+				    why, schema,
+				    "timeout after %d seconds reading a list",
+				    timeout);
 			else
 				attr_why(why, schema, "read: %m");
 			return -1;
 		}
-		want = bound - avail < sizeof(chunk) ? bound - avail : sizeof(chunk);
+		want = bound - avail < sizeof(chunk) ? bound - avail
+						     : sizeof(chunk);
 		n = read(st->fd, chunk, want);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -505,29 +545,35 @@ int attr_stream_read(struct attr_stream *st, int timeout,
 			memset(values, 0, schema->count * sizeof(*values));
 			if (avail == 0)
 				return 0;
-			attr_why(why, schema, "connection closed inside a list");
+			attr_why(why, schema,
+				 "connection closed inside a list");
 			return -1;
 		}
-		if (strbuf_append(st->buf, chunk, (size_t) n) < 0)
+		if (strbuf_append(st->buf, chunk, (size_t)n) < 0)
 			msg_panic("attr_stream_read: buffer limit");
 	}
 }
 
 static const struct attr_spec attr_handshake_specs[] = {
-	{.name = "protocol", .type = ATTR_STR, .max_len = ATTR_PROTOCOL_MAX, .required = 1},
+    {.name = "protocol",
+     .type = ATTR_STR,
+     .max_len = ATTR_PROTOCOL_MAX,
+     .required = 1},
 };
 
 static const struct attr_schema attr_handshake_schema = {
-	.protocol = "handshake",
-	.specs = attr_handshake_specs,
-	.count = 1,
+    .protocol = "handshake",
+    .specs = attr_handshake_specs,
+    .count = 1,
 };
 
 int attr_handshake_send(int fd, int timeout, const char *protocol,
 			struct strbuf *why)
 {
 	struct attr_value value = {
-		.present = 1, .str = (char *) protocol, .len = strlen(protocol),
+	    .present = 1,
+	    .str = (char *)protocol,
+	    .len = strlen(protocol),
 	};
 
 	return attr_write_fd(fd, timeout, &attr_handshake_schema, &value, why);
@@ -540,7 +586,8 @@ int attr_handshake_expect(struct attr_stream *st, int timeout,
 	char shown[ATTR_PROTOCOL_MAX + 1];
 	int ret;
 
-	ret = attr_stream_read(st, timeout, &attr_handshake_schema, &value, why);
+	ret =
+	    attr_stream_read(st, timeout, &attr_handshake_schema, &value, why);
 	if (ret == 0) {
 		attr_why(why, NULL, "connection closed before the %s handshake",
 			 protocol);
@@ -549,9 +596,11 @@ int attr_handshake_expect(struct attr_stream *st, int timeout,
 	if (ret < 0)
 		return -1;
 	ret = 0;
-	if (value.len != strlen(protocol) || memcmp(value.str, protocol, value.len) != 0) {
+	if (value.len != strlen(protocol) ||
+	    memcmp(value.str, protocol, value.len) != 0) {
 		attr_quote(shown, sizeof(shown), value.str, value.len);
-		attr_why(why, NULL, "protocol mismatch: expected \"%s\", got \"%s\"",
+		attr_why(why, NULL,
+			 "protocol mismatch: expected \"%s\", got \"%s\"",
 			 protocol, shown);
 		ret = -1;
 	}

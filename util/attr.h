@@ -32,8 +32,8 @@
 
 struct strbuf;
 
-#define ATTR_NAME_MAX  64
-#define ATTR_VALUE_MAX (4 * 2048)	/* 4 x line_length_limit, as Postfix */
+#define ATTR_NAME_MAX 64
+#define ATTR_VALUE_MAX (4 * 2048) /* 4 x line_length_limit, as Postfix */
 #define ATTR_COUNT_MAX 256
 
 enum attr_type { ATTR_STR, ATTR_INT, ATTR_LONG };
@@ -41,31 +41,32 @@ enum attr_type { ATTR_STR, ATTR_INT, ATTR_LONG };
 struct attr_spec {
 	const char *name;
 	enum attr_type type;
-	size_t max_len;		/* 0: ATTR_VALUE_MAX */
+	size_t max_len; /* 0: ATTR_VALUE_MAX */
 	int required;
 };
 
 struct attr_schema {
-	const char *protocol;	/* for the handshake and error messages */
+	const char *protocol; /* for the handshake and error messages */
 	const struct attr_spec *specs;
-	size_t count;		/* at most ATTR_COUNT_MAX */
+	size_t count; /* at most ATTR_COUNT_MAX */
 };
 
 /* One value, indexed like schema->specs. present says it was seen (scan)
  * or is to be sent (print). */
 struct attr_value {
 	int present;
-	long num;		/* ATTR_INT / ATTR_LONG */
-	char *str;		/* ATTR_STR; owned by the value after attr_scan,
-				 * free with attr_values_free */
-	size_t len;		/* bytes in str, the NUL after them not counted */
+	long num;   /* ATTR_INT / ATTR_LONG */
+	char *str;  /* ATTR_STR; owned by the value after attr_scan,
+		     * free with attr_values_free */
+	size_t len; /* bytes in str, the NUL after them not counted */
 };
 
 /* Encode values into out (appended). -1 with a reason if a value is out of
  * range (NUL inside, too long, INT outside int, missing required) or out
  * is full; out is then unchanged. msg_panic on a malformed schema. */
-int attr_print(const struct attr_schema *schema, const struct attr_value *values,
-	       struct strbuf *out, struct strbuf *why);
+int attr_print(const struct attr_schema *schema,
+	       const struct attr_value *values, struct strbuf *out,
+	       struct strbuf *why);
 /* Decode one list from buf[0..len): on success returns the number of bytes
  * consumed (> 0) and fills values[0..schema->count) (each str NUL-terminated;
  * values' old content is overwritten, not freed). Returns 0 when buf holds
@@ -85,10 +86,10 @@ int attr_write_fd(int fd, int timeout, const struct attr_schema *schema,
 
 /* A buffered reader of lists from one stream fd. */
 struct attr_stream {
-	int fd;			/* not owned: attr_stream_free leaves it open */
-	struct strbuf *buf;	/* bytes read, from offset start on unused */
+	int fd;		    /* not owned: attr_stream_free leaves it open */
+	struct strbuf *buf; /* bytes read, from offset start on unused */
 	size_t start;
-	size_t max;		/* bound on one list, in bytes */
+	size_t max; /* bound on one list, in bytes */
 };
 
 /* New reader of fd; one list may take at most max bytes (0: the largest
@@ -102,8 +103,8 @@ void attr_stream_free(struct attr_stream **stp);
  * a list, a malformed list or one larger than the bound. After -1 the
  * stream is out of sync: close the connection. */
 int attr_stream_read(struct attr_stream *st, int timeout,
-		     const struct attr_schema *schema, struct attr_value *values,
-		     struct strbuf *why);
+		     const struct attr_schema *schema,
+		     struct attr_value *values, struct strbuf *why);
 /* Bytes read past the last list (a protocol that switches to raw data
  * after a list takes them from here): pointer and *len; may be 0 bytes. */
 const char *attr_stream_peek(const struct attr_stream *st, size_t *len);

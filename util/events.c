@@ -28,7 +28,7 @@
 #define EVENTS_BATCH 64
 
 struct events_watcher {
-	event_fn fn;		/* NULL: slot unused */
+	event_fn fn; /* NULL: slot unused */
 	void *ctx;
 	int mask;
 	uint32_t gen;
@@ -36,7 +36,7 @@ struct events_watcher {
 
 struct events_timer {
 	struct events_timer *next;
-	int64_t deadline;	/* CLOCK_MONOTONIC, ms */
+	int64_t deadline; /* CLOCK_MONOTONIC, ms */
 	uint64_t seq;
 	timer_fn fn;
 	void *ctx;
@@ -54,7 +54,7 @@ static int64_t events_now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void events_init(void)
@@ -67,8 +67,8 @@ static void events_init(void)
 
 static uint32_t events_epoll_mask(int mask)
 {
-	return ((mask & EVENT_READ) ? EPOLLIN : 0)
-		| ((mask & EVENT_WRITE) ? EPOLLOUT : 0);
+	return ((mask & EVENT_READ) ? EPOLLIN : 0) |
+	       ((mask & EVENT_WRITE) ? EPOLLOUT : 0);
 }
 
 void events_watch(int fd, int mask, event_fn fn, void *ctx)
@@ -77,16 +77,18 @@ void events_watch(int fd, int mask, event_fn fn, void *ctx)
 	struct events_watcher *w;
 	int op;
 
-	if (fd < 0 || fn == NULL || (mask & (EVENT_READ | EVENT_WRITE)) == 0
-	    || (mask & ~(EVENT_READ | EVENT_WRITE)) != 0)
-		msg_panic("events_watch: bad arguments fd=%d mask=%d", fd, mask);
+	if (fd < 0 || fn == NULL || (mask & (EVENT_READ | EVENT_WRITE)) == 0 ||
+	    (mask & ~(EVENT_READ | EVENT_WRITE)) != 0)
+		msg_panic("events_watch: bad arguments fd=%d mask=%d", fd,
+			  mask);
 	events_init();
-	if ((size_t) fd >= events_table_len) {
+	if ((size_t)fd >= events_table_len) {
 		size_t len = events_table_len ? events_table_len : 64;
 
-		while (len <= (size_t) fd)
+		while (len <= (size_t)fd)
 			len = mymalloc_mul(len, 2);
-		events_table = myreallocarray(events_table, len, sizeof(*events_table));
+		events_table =
+		    myreallocarray(events_table, len, sizeof(*events_table));
 		memset(events_table + events_table_len, 0,
 		       (len - events_table_len) * sizeof(*events_table));
 		events_table_len = len;
@@ -100,11 +102,14 @@ void events_watch(int fd, int mask, event_fn fn, void *ctx)
 		op = EPOLL_CTL_ADD;
 		w->gen = ++events_gen;
 	}
-	ev.data.u64 = ((uint64_t) w->gen << 32) | (uint32_t) fd;
+	ev.data.u64 = ((uint64_t)w->gen << 32) | (uint32_t)fd;
 	if (epoll_ctl(events_fd, op, fd, &ev) < 0) {
 		if (op == EPOLL_CTL_MOD && errno == ENOENT) {
 			/* The caller closed fd without unwatching it; the
-			 * kernel already forgot it, so start afresh. */
+			 * kernel already forgot it, so start afresh, as a
+			 * new watch that stale events cannot match. */
+			w->gen = ++events_gen;
+			ev.data.u64 = ((uint64_t)w->gen << 32) | (uint32_t)fd;
 			if (epoll_ctl(events_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
 				goto ok;
 		}
@@ -120,14 +125,14 @@ void events_unwatch(int fd)
 {
 	struct events_watcher *w;
 
-	if (fd < 0 || (size_t) fd >= events_table_len)
+	if (fd < 0 || (size_t)fd >= events_table_len)
 		return;
 	w = events_table + fd;
 	if (w->fn == NULL)
 		return;
 	/* EBADF/ENOENT: already closed, which removed it from the set. */
-	if (epoll_ctl(events_fd, EPOLL_CTL_DEL, fd, NULL) < 0
-	    && errno != EBADF && errno != ENOENT)
+	if (epoll_ctl(events_fd, EPOLL_CTL_DEL, fd, NULL) < 0 &&
+	    errno != EBADF && errno != ENOENT)
 		msg_fatal("events_unwatch: epoll_ctl fd %d: %m", fd);
 	memset(w, 0, sizeof(*w));
 }
@@ -171,7 +176,7 @@ void events_timer_ms(timer_fn fn, void *ctx, long delay_ms)
 
 void events_timer(timer_fn fn, void *ctx, int delay)
 {
-	events_timer_ms(fn, ctx, delay < 0 ? 0 : (long) delay * 1000);
+	events_timer_ms(fn, ctx, delay < 0 ? 0 : (long)delay * 1000);
 }
 
 /* Run timers that are due and were set before seq limit (the round). */
@@ -217,20 +222,20 @@ void events_loop_ms(long timeout_ms)
 	}
 	if (wait > INT_MAX)
 		wait = INT_MAX;
-	n = epoll_wait(events_fd, evs, EVENTS_BATCH, (int) wait);
+	n = epoll_wait(events_fd, evs, EVENTS_BATCH, (int)wait);
 	if (n < 0) {
 		if (errno == EINTR)
 			return;
 		msg_fatal("epoll_wait: %m");
 	}
 	for (int i = 0; i < n; i++) {
-		int fd = (int) (uint32_t) evs[i].data.u64;
-		uint32_t gen = (uint32_t) (evs[i].data.u64 >> 32);
+		int fd = (int)(uint32_t)evs[i].data.u64;
+		uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
 		struct events_watcher *w;
 		int ready = 0;
 
 		/* Removed or replaced by an earlier callback in this batch. */
-		if ((size_t) fd >= events_table_len)
+		if ((size_t)fd >= events_table_len)
 			continue;
 		w = events_table + fd;
 		if (w->fn == NULL || w->gen != gen)
@@ -250,5 +255,5 @@ void events_loop_ms(long timeout_ms)
 
 void events_loop(int timeout)
 {
-	events_loop_ms(timeout < 0 ? -1 : (long) timeout * 1000);
+	events_loop_ms(timeout < 0 ? -1 : (long)timeout * 1000);
 }

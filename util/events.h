@@ -12,7 +12,7 @@
 #ifndef POSTERN_EVENTS_H
 #define POSTERN_EVENTS_H
 
-#define EVENT_READ  1
+#define EVENT_READ 1
 #define EVENT_WRITE 2
 
 /* events: EVENT_READ/EVENT_WRITE that are ready. An error or hang-up on the

@@ -50,30 +50,34 @@ static void priv_verify(uid_t uid, gid_t gid)
 	uid_t ruid, euid, suid;
 	gid_t rgid, egid, sgid;
 
-	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
+	if (getresuid(&ruid, &euid, &suid) < 0 ||
+	    getresgid(&rgid, &egid, &sgid) < 0)
 		msg_fatal("getresuid/getresgid: %m");
 	if (ruid != uid || euid != uid || suid != uid)
-		msg_fatal("privilege drop failed: uids %lu/%lu/%lu, expected %lu",
-			  (unsigned long) ruid, (unsigned long) euid,
-			  (unsigned long) suid, (unsigned long) uid);
+		msg_fatal(
+		    "privilege drop failed: uids %lu/%lu/%lu, expected %lu",
+		    (unsigned long)ruid, (unsigned long)euid,
+		    (unsigned long)suid, (unsigned long)uid);
 	if (rgid != gid || egid != gid || sgid != gid)
-		msg_fatal("privilege drop failed: gids %lu/%lu/%lu, expected %lu",
-			  (unsigned long) rgid, (unsigned long) egid,
-			  (unsigned long) sgid, (unsigned long) gid);
+		msg_fatal(
+		    "privilege drop failed: gids %lu/%lu/%lu, expected %lu",
+		    (unsigned long)rgid, (unsigned long)egid,
+		    (unsigned long)sgid, (unsigned long)gid);
 	if (setuid(0) == 0 || seteuid(0) == 0)
 		msg_fatal("privilege drop failed: root can be regained");
 }
 
-static void priv_set_ids(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups)
+static void priv_set_ids(uid_t uid, gid_t gid, const gid_t *groups,
+			 size_t ngroups)
 {
 	if (uid == 0)
 		msg_fatal("refusing to run as uid 0 after a privilege drop");
 	if (setgroups(ngroups, groups) < 0)
 		msg_fatal("setgroups: %m");
 	if (setgid(gid) < 0)
-		msg_fatal("setgid %lu: %m", (unsigned long) gid);
+		msg_fatal("setgid %lu: %m", (unsigned long)gid);
 	if (setuid(uid) < 0)
-		msg_fatal("setuid %lu: %m", (unsigned long) uid);
+		msg_fatal("setuid %lu: %m", (unsigned long)uid);
 	priv_verify(uid, gid);
 }
 
@@ -91,12 +95,14 @@ void priv_drop(const char *root_dir, const char *user)
 	if (priv_lookup_user(user, &uid, &gid) < 0)
 		msg_fatal("unknown user \"%s\"%s%s", user, errno ? ": " : "",
 			  errno ? strerror(errno) : "");
-	groups = mycalloc((size_t) ngroups, sizeof(*groups));
+	groups = mycalloc((size_t)ngroups, sizeof(*groups));
 	while (getgrouplist(user, gid, groups, &ngroups) < 0) {
 		/* ngroups now says how many there are; retry once sized. */
 		if (ngroups <= 0 || ngroups > 65536)
-			msg_fatal("getgrouplist %s: bad group count %d", user, ngroups);
-		groups = myreallocarray(groups, (size_t) ngroups, sizeof(*groups));
+			msg_fatal("getgrouplist %s: bad group count %d", user,
+				  ngroups);
+		groups =
+		    myreallocarray(groups, (size_t)ngroups, sizeof(*groups));
 	}
 	if (root_dir != NULL && *root_dir != 0) {
 		if (chroot(root_dir) < 0)
@@ -104,7 +110,7 @@ void priv_drop(const char *root_dir, const char *user)
 		if (chdir("/") < 0)
 			msg_fatal("chdir / in %s: %m", root_dir);
 	}
-	priv_set_ids(uid, gid, groups, (size_t) ngroups);
+	priv_set_ids(uid, gid, groups, (size_t)ngroups);
 	myfree(groups);
 }
 

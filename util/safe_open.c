@@ -29,7 +29,9 @@
 #include "safe_open.h"
 #include "strbuf.h"
 
-__attribute__((format(printf, 2, 3)))
+static void safe_why(struct strbuf *why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void safe_why(struct strbuf *why, const char *fmt, ...)
 {
 	int saved_errno = errno;
@@ -38,7 +40,7 @@ static void safe_why(struct strbuf *why, const char *fmt, ...)
 	if (why != NULL) {
 		strbuf_reset(why);
 		va_start(ap, fmt);
-		(void) strbuf_vprintf(why, fmt, ap);
+		(void)strbuf_vprintf(why, fmt, ap);
 		va_end(ap);
 	}
 	errno = saved_errno;
@@ -58,11 +60,14 @@ int safe_openat(int dirfd, const char *path, int flags, mode_t mode,
 	struct stat st;
 	int fd, fl;
 
-	fd = openat(dirfd, path, (flags & ~O_TRUNC) | O_NOFOLLOW | O_CLOEXEC
-		    | O_NONBLOCK, mode);
+	fd = openat(dirfd, path,
+		    (flags & ~O_TRUNC) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		    mode);
 	if (fd < 0) {
 		if (errno == ELOOP)
-			safe_why(why, "open %s: refusing to follow a symbolic link", path);
+			safe_why(why,
+				 "open %s: refusing to follow a symbolic link",
+				 path);
 		else
 			safe_why(why, "open %s: %m", path);
 		return -1;
@@ -78,22 +83,22 @@ int safe_openat(int dirfd, const char *path, int flags, mode_t mode,
 	/* A file we just created has one link; more means someone linked it. */
 	if (st.st_nlink != 1) {
 		safe_why(why, "open %s: file has %lu hard links", path,
-			 (unsigned long) st.st_nlink);
+			 (unsigned long)st.st_nlink);
 		return safe_fail(fd, EMLINK);
 	}
-	if (owner != (uid_t) -1 && st.st_uid != owner) {
+	if (owner != (uid_t)-1 && st.st_uid != owner) {
 		safe_why(why, "open %s: owned by uid %lu, expected %lu", path,
-			 (unsigned long) st.st_uid, (unsigned long) owner);
+			 (unsigned long)st.st_uid, (unsigned long)owner);
 		return safe_fail(fd, EPERM);
 	}
-	if ((flags & O_NONBLOCK) == 0
-	    && ((fl = fcntl(fd, F_GETFL)) < 0
-		|| fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {
+	if ((flags & O_NONBLOCK) == 0 &&
+	    ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	     fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {
 		safe_why(why, "fcntl %s: %m", path);
 		return safe_fail(fd, errno);
 	}
-	if ((flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != O_RDONLY
-	    && ftruncate(fd, 0) < 0) {
+	if ((flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != O_RDONLY &&
+	    ftruncate(fd, 0) < 0) {
 		safe_why(why, "truncate %s: %m", path);
 		return safe_fail(fd, errno);
 	}
@@ -119,13 +124,13 @@ static int safe_write_all(int fd, const char *data, size_t len)
 		}
 		/* UNSAFE: write() returned 0 < n <= len. */
 		data += n;
-		len -= (size_t) n;
+		len -= (size_t)n;
 	}
 	return 0;
 }
 
-int safe_write_file(const char *path, const void *data, size_t len,
-		    mode_t mode, struct strbuf *why)
+int safe_write_file(const char *path, const void *data, size_t len, mode_t mode,
+		    struct strbuf *why)
 {
 	const char *slash = strrchr(path, '/');
 	struct strbuf *tmp_buf;
@@ -139,13 +144,14 @@ int safe_write_file(const char *path, const void *data, size_t len,
 		return -1;
 	}
 	/* UNSAFE: slash points inside path. */
-	dirlen = slash == NULL ? 0 : (size_t) (slash - path);
-	dir = slash == NULL ? mystrdup(".") : dirlen == 0 ? mystrdup("/")
-		: mystrndup(path, dirlen);
+	dirlen = slash == NULL ? 0 : (size_t)(slash - path);
+	dir = slash == NULL ? mystrdup(".")
+	      : dirlen == 0 ? mystrdup("/")
+			    : mystrndup(path, dirlen);
 	/* "<dir>/.<base>.XXXXXX": a dot file, so directory scans skip it. */
 	tmp_buf = strbuf_new(STRBUF_NO_MAX);
-	(void) strbuf_printf(tmp_buf, "%s/.%s.XXXXXX", dir,
-			     slash == NULL ? path : slash + 1);
+	(void)strbuf_printf(tmp_buf, "%s/.%s.XXXXXX", dir,
+			    slash == NULL ? path : slash + 1);
 	tmp = strbuf_export(tmp_buf);
 	strbuf_free(&tmp_buf);
 
@@ -153,8 +159,8 @@ int safe_write_file(const char *path, const void *data, size_t len,
 		safe_why(why, "create temp file for %s: %m", path);
 		goto fail_keep;
 	}
-	if (fchmod(fd, mode) < 0 || safe_write_all(fd, data, len) < 0
-	    || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || safe_write_all(fd, data, len) < 0 ||
+	    fsync(fd) < 0) {
 		safe_why(why, "write %s: %m", tmp);
 		goto fail;
 	}
@@ -171,8 +177,8 @@ int safe_write_file(const char *path, const void *data, size_t len,
 	}
 	/* The content is in place; the directory fsync makes it durable. An
 	 * error here is still reported, but path already has the new data. */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0
-	    || fsync(dfd) < 0) {
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(dfd) < 0) {
 		safe_why(why, "fsync directory %s: %m", dir);
 		saved_errno = errno;
 		if (dfd >= 0)

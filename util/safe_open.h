@@ -23,12 +23,15 @@ struct strbuf;
  * Returns fd, or -1 with errno set and the reason written to why (may be
  * NULL): ELOOP for a symlink, EINVAL for a non-regular file, EMLINK for a
  * hard-linked file, EPERM for the wrong owner, else open's errno. */
-int safe_open(const char *path, int flags, mode_t mode, uid_t owner, struct strbuf *why);
+int safe_open(const char *path, int flags, mode_t mode, uid_t owner,
+	      struct strbuf *why);
 /* Same relative to dirfd (openat). */
-int safe_openat(int dirfd, const char *path, int flags, mode_t mode, uid_t owner, struct strbuf *why);
+int safe_openat(int dirfd, const char *path, int flags, mode_t mode,
+		uid_t owner, struct strbuf *why);
 /* Write a whole file atomically: temp file in the same directory, fsync,
  * rename over path, fsync the directory. 0, or -1 with the reason in why;
  * on failure path keeps its old content and no temp file is left. */
-int safe_write_file(const char *path, const void *data, size_t len, mode_t mode, struct strbuf *why);
+int safe_write_file(const char *path, const void *data, size_t len, mode_t mode,
+		    struct strbuf *why);
 
 #endif

@@ -21,7 +21,7 @@ static int sigs_pipe[2] = {-1, -1};
 static void sigs_handler(int sig)
 {
 	int saved_errno = errno;
-	char byte = (char) sig;
+	char byte = (char)sig;
 
 	if (sig > 0 && sig < NSIG)
 		sigs_flags[sig] = 1;
@@ -69,7 +69,7 @@ static void sigs_set(int sig, void (*handler)(int), int flags)
 void sigs_catch(int sig)
 {
 	sigs_check("sigs_catch", sig);
-	(void) sigs_wakeup_fd();
+	(void)sigs_wakeup_fd();
 	sigs_set(sig, sigs_handler, sig == SIGCHLD ? SA_NOCLDSTOP : 0);
 }
 

@@ -27,7 +27,9 @@
 #include "strbuf.h"
 
 /* Replace why's text with a reason, keeping errno for the caller. */
-__attribute__((format(printf, 2, 3)))
+static void sock_why(struct strbuf *why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void sock_why(struct strbuf *why, const char *fmt, ...)
 {
 	int saved_errno = errno;
@@ -36,7 +38,7 @@ static void sock_why(struct strbuf *why, const char *fmt, ...)
 	if (why != NULL) {
 		strbuf_reset(why);
 		va_start(ap, fmt);
-		(void) strbuf_vprintf(why, fmt, ap);
+		(void)strbuf_vprintf(why, fmt, ap);
 		va_end(ap);
 	}
 	errno = saved_errno;
@@ -44,8 +46,8 @@ static void sock_why(struct strbuf *why, const char *fmt, ...)
 
 static int sock_port_char(int ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-		|| (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
 }
 
 /* Copy len bytes of src into a buffer of size bytes with a NUL; -1 if it
@@ -74,18 +76,18 @@ int sock_split_hostport(const char *addr, char *host, size_t hostlen,
 			goto bad;
 		host_start = addr + 1;
 		/* UNSAFE: close points inside addr, after host_start. */
-		host_len = (size_t) (close - host_start);
+		host_len = (size_t)(close - host_start);
 		if (host_len == 0 || memchr(host_start, '[', host_len) != NULL)
 			goto bad;
 		port_start = close + 2;
 	} else if ((colon = strrchr(addr, ':')) != NULL) {
 		host_start = addr;
 		/* UNSAFE: colon points inside addr. */
-		host_len = (size_t) (colon - addr);
+		host_len = (size_t)(colon - addr);
 		/* A second colon: an IPv6 address without brackets. */
-		if (memchr(addr, ':', host_len) != NULL
-		    || memchr(addr, '[', host_len) != NULL
-		    || memchr(addr, ']', host_len) != NULL)
+		if (memchr(addr, ':', host_len) != NULL ||
+		    memchr(addr, '[', host_len) != NULL ||
+		    memchr(addr, ']', host_len) != NULL)
 			goto bad;
 		port_start = colon + 1;
 	} else {
@@ -96,10 +98,10 @@ int sock_split_hostport(const char *addr, char *host, size_t hostlen,
 	if (*port_start == 0)
 		goto bad;
 	for (const char *cp = port_start; *cp; cp++)
-		if (!sock_port_char((unsigned char) *cp))
+		if (!sock_port_char((unsigned char)*cp))
 			goto bad;
-	if (sock_copy(host, hostlen, host_start, host_len) < 0
-	    || sock_copy(port, portlen, port_start, strlen(port_start)) < 0)
+	if (sock_copy(host, hostlen, host_start, host_len) < 0 ||
+	    sock_copy(port, portlen, port_start, strlen(port_start)) < 0)
 		goto bad;
 	return 0;
 bad:
@@ -115,14 +117,18 @@ static int sock_resolve(const char *addr, int passive, struct addrinfo **res,
 	struct addrinfo hints;
 	int err;
 
-	if (sock_split_hostport(addr, host, sizeof(host), port, sizeof(port)) < 0) {
-		sock_why(why, "bad address \"%s\": expected host:port, "
-			 "[ipv6]:port or port", addr);
+	if (sock_split_hostport(addr, host, sizeof(host), port, sizeof(port)) <
+	    0) {
+		sock_why(why,
+			 "bad address \"%s\": expected host:port, "
+			 "[ipv6]:port or port",
+			 addr);
 		return -1;
 	}
 	if (*host == 0 && !passive) {
 		errno = EINVAL;
-		sock_why(why, "bad address \"%s\": no host to connect to", addr);
+		sock_why(why, "bad address \"%s\": no host to connect to",
+			 addr);
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -133,8 +139,10 @@ static int sock_resolve(const char *addr, int passive, struct addrinfo **res,
 	if (err != 0) {
 		if (err != EAI_SYSTEM)
 			errno = EINVAL;
-		sock_why(why, "bad address \"%s\": %s%s", addr, gai_strerror(err),
-			 err == EAI_NONAME ? " (host must be a numeric address)" : "");
+		sock_why(why, "bad address \"%s\": %s%s", addr,
+			 gai_strerror(err),
+			 err == EAI_NONAME ? " (host must be a numeric address)"
+					   : "");
 		return -1;
 	}
 	return 0;
@@ -148,15 +156,17 @@ int sock_inet_listen(const char *addr, int backlog, int nonblock,
 
 	if (sock_resolve(addr, 1, &res, why) < 0)
 		return -1;
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC
-		    | (nonblock ? SOCK_NONBLOCK : 0), res->ai_protocol);
+	fd = socket(res->ai_family,
+		    res->ai_socktype | SOCK_CLOEXEC |
+			(nonblock ? SOCK_NONBLOCK : 0),
+		    res->ai_protocol);
 	if (fd < 0) {
 		sock_why(why, "socket for %s: %m", addr);
 		goto fail;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0
-	    || (res->ai_family == AF_INET6
-		&& setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)) {
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (res->ai_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)) {
 		sock_why(why, "setsockopt for %s: %m", addr);
 		goto fail;
 	}
@@ -186,14 +196,15 @@ static int64_t sock_now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Connect fd (blocking mode on entry and on return) with a timeout. */
 static int sock_connect_timeout(int fd, const struct sockaddr *sa,
 				socklen_t salen, int timeout)
 {
-	int64_t deadline = sock_now_ms() + (timeout > 0 ? (int64_t) timeout * 1000 : 0);
+	int64_t deadline =
+	    sock_now_ms() + (timeout > 0 ? (int64_t)timeout * 1000 : 0);
 	int64_t left;
 	int err = 0;
 	socklen_t errlen = sizeof(err);
@@ -218,7 +229,10 @@ static int sock_connect_timeout(int fd, const struct sockaddr *sa,
 		if (errno != EINPROGRESS && errno != EINTR)
 			return -1;
 		left = deadline - sock_now_ms();
-		if (sock_wait_ms(fd, POLLOUT, timeout <= 0 ? -1 : left > 0 ? (long) left : 0) < 0)
+		if (sock_wait_ms(fd, POLLOUT,
+				 timeout <= 0 ? -1
+				 : left > 0   ? (long)left
+					      : 0) < 0)
 			return -1;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0)
 			return -1;
@@ -238,10 +252,12 @@ int sock_inet_connect(const char *addr, int timeout, struct strbuf *why)
 
 	if (sock_resolve(addr, 0, &res, why) < 0)
 		return -1;
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC,
+		    res->ai_protocol);
 	if (fd < 0) {
 		sock_why(why, "socket for %s: %m", addr);
-	} else if (sock_connect_timeout(fd, res->ai_addr, res->ai_addrlen, timeout) < 0) {
+	} else if (sock_connect_timeout(fd, res->ai_addr, res->ai_addrlen,
+					timeout) < 0) {
 		int saved_errno = errno;
 
 		close(fd);
@@ -262,8 +278,10 @@ static int sock_unix_addr(const char *path, struct sockaddr_un *sun,
 	sun->sun_family = AF_UNIX;
 	if (len == 0 || len >= sizeof(sun->sun_path)) {
 		errno = ENAMETOOLONG;
-		sock_why(why, "UNIX socket path \"%s\": empty or longer than %zu bytes",
-			 path, sizeof(sun->sun_path) - 1);
+		sock_why(
+		    why,
+		    "UNIX socket path \"%s\": empty or longer than %zu bytes",
+		    path, sizeof(sun->sun_path) - 1);
 		return -1;
 	}
 	memcpy(sun->sun_path, path, len + 1);
@@ -283,7 +301,10 @@ int sock_unix_listen(const char *path, int backlog, int mode, int nonblock,
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			errno = EEXIST;
-			sock_why(why, "%s exists and is not a socket; not replacing it", path);
+			sock_why(
+			    why,
+			    "%s exists and is not a socket; not replacing it",
+			    path);
 			return -1;
 		}
 		if (unlink(path) < 0 && errno != ENOENT) {
@@ -294,8 +315,9 @@ int sock_unix_listen(const char *path, int backlog, int mode, int nonblock,
 		sock_why(why, "lstat %s: %m", path);
 		return -1;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC
-		    | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	fd = socket(AF_UNIX,
+		    SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0),
+		    0);
 	if (fd < 0) {
 		sock_why(why, "socket for %s: %m", path);
 		return -1;
@@ -303,13 +325,13 @@ int sock_unix_listen(const char *path, int backlog, int mode, int nonblock,
 	/* bind() creates the file with the umask; start closed, then open up
 	 * to mode, so there is no moment when it is more open than asked. */
 	old_mask = umask(077);
-	ret = bind(fd, (struct sockaddr *) &sun, sizeof(sun));
+	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
 	if (ret < 0) {
 		sock_why(why, "bind %s: %m", path);
 		goto fail;
 	}
-	if (chmod(path, (mode_t) mode) < 0) {
+	if (chmod(path, (mode_t)mode) < 0) {
 		sock_why(why, "chmod %s: %m", path);
 		goto fail;
 	}
@@ -336,7 +358,8 @@ int sock_unix_connect(const char *path, int timeout, struct strbuf *why)
 		sock_why(why, "socket for %s: %m", path);
 		return -1;
 	}
-	if (sock_connect_timeout(fd, (struct sockaddr *) &sun, sizeof(sun), timeout) < 0) {
+	if (sock_connect_timeout(fd, (struct sockaddr *)&sun, sizeof(sun),
+				 timeout) < 0) {
 		int saved_errno = errno;
 
 		close(fd);
@@ -358,7 +381,7 @@ int sock_fifo_listen(const char *path, int mode, struct strbuf *why)
 			sock_why(why, "%s exists and is not a FIFO", path);
 			return -1;
 		}
-	} else if (errno != ENOENT || mkfifo(path, (mode_t) mode) < 0) {
+	} else if (errno != ENOENT || mkfifo(path, (mode_t)mode) < 0) {
 		sock_why(why, "create FIFO %s: %m", path);
 		return -1;
 	}
@@ -379,7 +402,7 @@ int sock_fifo_listen(const char *path, int mode, struct strbuf *why)
 		sock_why(why, "%s is not a FIFO", path);
 		goto fail;
 	}
-	if (fchmod(fd, (mode_t) mode) < 0) {
+	if (fchmod(fd, (mode_t)mode) < 0) {
 		sock_why(why, "chmod FIFO %s: %m", path);
 		goto fail;
 	}
@@ -449,11 +472,13 @@ int sock_recv_fd(int sock)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL;
+	     cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		size_t nfds;
 
-		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS
-		    || cmsg->cmsg_len < CMSG_LEN(0))
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS ||
+		    cmsg->cmsg_len < CMSG_LEN(0))
 			continue;
 		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < nfds; i++) {
@@ -461,7 +486,8 @@ int sock_recv_fd(int sock)
 
 			/* UNSAFE: the kernel wrote nfds ints into this cmsg,
 			 * which lies inside control.buf. */
-			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int),
+			       sizeof(int));
 			if (count++ == 0)
 				result = fd;
 			else
@@ -495,7 +521,7 @@ int sock_wait_ms(int fd, short events, long timeout_ms)
 		pfd.fd = fd;
 		pfd.events = events;
 		pfd.revents = 0;
-		n = poll(&pfd, 1, (int) left);
+		n = poll(&pfd, 1, (int)left);
 		if (n > 0) {
 			if (pfd.revents & POLLNVAL) {
 				errno = EBADF;
@@ -514,12 +540,14 @@ int sock_wait_ms(int fd, short events, long timeout_ms)
 
 int sock_wait_read(int fd, int timeout)
 {
-	return sock_wait_ms(fd, POLLIN, timeout < 0 ? -1 : (long) timeout * 1000);
+	return sock_wait_ms(fd, POLLIN,
+			    timeout < 0 ? -1 : (long)timeout * 1000);
 }
 
 int sock_wait_write(int fd, int timeout)
 {
-	return sock_wait_ms(fd, POLLOUT, timeout < 0 ? -1 : (long) timeout * 1000);
+	return sock_wait_ms(fd, POLLOUT,
+			    timeout < 0 ? -1 : (long)timeout * 1000);
 }
 
 int sock_nonblock(int fd, int on)
@@ -528,7 +556,8 @@ int sock_nonblock(int fd, int on)
 
 	if (flags < 0)
 		return -1;
-	if (fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) < 0)
+	if (fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) <
+	    0)
 		return -1;
 	return (flags & O_NONBLOCK) != 0;
 }
@@ -539,7 +568,8 @@ int sock_cloexec(int fd, int on)
 
 	if (flags < 0)
 		return -1;
-	if (fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC) < 0)
+	if (fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC) <
+	    0)
 		return -1;
 	return (flags & FD_CLOEXEC) != 0;
 }

@@ -23,7 +23,8 @@ struct strbuf;
 
 /* Listen on "host:port", "[v6addr]:port", ":port" or "port". An empty host
  * means the IPv4 wildcard 0.0.0.0; pass "[::]:port" for IPv6. */
-int sock_inet_listen(const char *addr, int backlog, int nonblock, struct strbuf *why);
+int sock_inet_listen(const char *addr, int backlog, int nonblock,
+		     struct strbuf *why);
 /* Connect to numeric "host:port" / "[v6]:port" with a timeout in seconds
  * (<= 0: no timeout). The descriptor returned is blocking. */
 int sock_inet_connect(const char *addr, int timeout, struct strbuf *why);
@@ -31,7 +32,8 @@ int sock_inet_connect(const char *addr, int timeout, struct strbuf *why);
  * file there is replaced only if it is a socket (anything else: EEXIST).
  * The socket is created under umask 077 and then chmod'ed, so it is never
  * more open than mode. */
-int sock_unix_listen(const char *path, int backlog, int mode, int nonblock, struct strbuf *why);
+int sock_unix_listen(const char *path, int backlog, int mode, int nonblock,
+		     struct strbuf *why);
 /* Connect to a UNIX stream socket with a timeout in seconds (<= 0: none).
  * The descriptor returned is blocking. */
 int sock_unix_connect(const char *path, int timeout, struct strbuf *why);
@@ -42,7 +44,8 @@ int sock_fifo_listen(const char *path, int mode, struct strbuf *why);
 /* Split "host:port", "[v6]:port", ":port" or "port" into host ("" = any)
  * and port. Both buffers must hold the text and a NUL; too long, empty
  * port, stray brackets or an unbracketed IPv6 address: -1 (errno EINVAL). */
-int sock_split_hostport(const char *addr, char *host, size_t hostlen, char *port, size_t portlen);
+int sock_split_hostport(const char *addr, char *host, size_t hostlen,
+			char *port, size_t portlen);
 
 /* Pass one descriptor over a UNIX socket (SCM_RIGHTS) with one data byte.
  * 0 or -1. The caller still owns (and closes) fd. */

@@ -32,7 +32,7 @@ static void on_read(int fd, int events, void *ctx)
 {
 	char buf[16];
 
-	(void) ctx;
+	(void)ctx;
 	assert_int_equal(events, EVENT_READ);
 	assert_true(read(fd, buf, sizeof(buf)) > 0);
 	calls++;
@@ -42,7 +42,7 @@ static void test_readiness(void **state)
 {
 	int p[2];
 
-	(void) state;
+	(void)state;
 	calls = 0;
 	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
 	events_watch(p[0], EVENT_READ, on_read, NULL);
@@ -56,22 +56,22 @@ static void test_readiness(void **state)
 	assert_int_equal(write(p[1], "x", 1), 1);
 	events_loop_ms(20);
 	assert_int_equal(calls, 1);
-	events_unwatch(p[0]);		/* twice: a no-op */
+	events_unwatch(p[0]); /* twice: a no-op */
 	close(p[0]);
 	close(p[1]);
 }
 
 static void on_write(int fd, int events, void *ctx)
 {
-	(void) fd;
-	*(int *) ctx = events;
+	(void)fd;
+	*(int *)ctx = events;
 }
 
 static void test_write_ready(void **state)
 {
 	int p[2], got = 0;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
 	events_watch(p[1], EVENT_WRITE, on_write, &got);
 	events_loop_ms(1000);
@@ -93,7 +93,7 @@ static void test_write_ready(void **state)
 
 static void on_timer(void *ctx)
 {
-	note(*(const char *) ctx);
+	note(*(const char *)ctx);
 }
 
 static void run_until(long ms)
@@ -104,39 +104,40 @@ static void run_until(long ms)
 	do {
 		events_loop_ms(10);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while ((now.tv_sec - start.tv_sec) * 1000
-		 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
+	} while ((now.tv_sec - start.tv_sec) * 1000 +
+		     (now.tv_nsec - start.tv_nsec) / 1000000 <
+		 ms);
 }
 
 static void test_timer_order(void **state)
 {
 	static const char a = 'a', b = 'b', c = 'c', d = 'd', e = 'e';
 
-	(void) state;
+	(void)state;
 	order[0] = 0;
-	events_timer_ms(on_timer, (void *) &c, 60);
-	events_timer_ms(on_timer, (void *) &a, 0);
-	events_timer_ms(on_timer, (void *) &b, 30);
-	events_timer_ms(on_timer, (void *) &d, 90);
-	events_timer_ms(on_timer, (void *) &e, 40);
+	events_timer_ms(on_timer, (void *)&c, 60);
+	events_timer_ms(on_timer, (void *)&a, 0);
+	events_timer_ms(on_timer, (void *)&b, 30);
+	events_timer_ms(on_timer, (void *)&d, 90);
+	events_timer_ms(on_timer, (void *)&e, 40);
 	/* Replacing moves a timer; cancelling removes it. */
-	events_timer_ms(on_timer, (void *) &e, 70);
-	events_timer_cancel(on_timer, (void *) &d);
-	events_timer_cancel(on_timer, (void *) &d);	/* no-op */
+	events_timer_ms(on_timer, (void *)&e, 70);
+	events_timer_cancel(on_timer, (void *)&d);
+	events_timer_cancel(on_timer, (void *)&d); /* no-op */
 	run_until(200);
 	assert_string_equal(order, "abce");
 
 	/* Same deadline: the order in which they were set. */
 	order[0] = 0;
-	events_timer(on_timer, (void *) &c, 0);
-	events_timer(on_timer, (void *) &a, 0);
-	events_timer(on_timer, (void *) &b, 0);
+	events_timer(on_timer, (void *)&c, 0);
+	events_timer(on_timer, (void *)&a, 0);
+	events_timer(on_timer, (void *)&b, 0);
 	events_loop(0);
 	assert_string_equal(order, "cab");
 
 	/* A one-second timer does not fire early, and then fires. */
 	order[0] = 0;
-	events_timer(on_timer, (void *) &a, 1);
+	events_timer(on_timer, (void *)&a, 1);
 	events_loop_ms(500);
 	assert_string_equal(order, "");
 	run_until(800);
@@ -146,7 +147,7 @@ static void test_timer_order(void **state)
 /* A callback that re-arms itself with delay 0 must not run twice per round. */
 static void rearm(void *ctx)
 {
-	(*(int *) ctx)++;
+	(*(int *)ctx)++;
 	events_timer(rearm, ctx, 0);
 }
 
@@ -154,7 +155,7 @@ static void test_timer_rearm(void **state)
 {
 	int count = 0;
 
-	(void) state;
+	(void)state;
 	events_timer(rearm, &count, 0);
 	events_loop(0);
 	assert_int_equal(count, 1);
@@ -180,20 +181,20 @@ static struct pair *the_pair;
 
 static void on_stale(int fd, int events, void *ctx)
 {
-	(void) fd;
-	(void) events;
-	(void) ctx;
+	(void)fd;
+	(void)events;
+	(void)ctx;
 	the_pair->stale_calls++;
 }
 
 static void on_pair(int fd, int events, void *ctx)
 {
 	struct pair *pr = the_pair;
-	int me = (int) (intptr_t) ctx, other = 1 - me;
+	int me = (int)(intptr_t)ctx, other = 1 - me;
 	int p[2];
 
-	(void) events;
-	(void) fd;
+	(void)events;
+	(void)fd;
 	pr->ran[me]++;
 	events_unwatch(pr->rfd[me]);
 	if (pr->ran[other])
@@ -207,7 +208,7 @@ static void on_pair(int fd, int events, void *ctx)
 	pr->rfd[other] = -1;
 	close(pr->wfd[other]);
 	pr->wfd[other] = p[1];
-	assert_int_equal(write(p[1], "z", 1), 1);	/* readable at once */
+	assert_int_equal(write(p[1], "z", 1), 1); /* readable at once */
 	events_watch(p[0], EVENT_READ, on_stale, NULL);
 }
 
@@ -216,7 +217,7 @@ static void test_remove_in_callback(void **state)
 	struct pair pr;
 	int p[2];
 
-	(void) state;
+	(void)state;
 	memset(&pr, 0, sizeof(pr));
 	the_pair = &pr;
 	for (int i = 0; i < 2; i++) {
@@ -224,7 +225,7 @@ static void test_remove_in_callback(void **state)
 		pr.rfd[i] = p[0];
 		pr.wfd[i] = p[1];
 		assert_int_equal(write(p[1], "y", 1), 1);
-		events_watch(p[0], EVENT_READ, on_pair, (void *) (intptr_t) i);
+		events_watch(p[0], EVENT_READ, on_pair, (void *)(intptr_t)i);
 	}
 	events_loop_ms(1000);
 	assert_int_equal(pr.ran[0] + pr.ran[1], 1);
@@ -245,12 +246,12 @@ static void test_remove_in_callback(void **state)
 
 static void self_timer(void *ctx)
 {
-	note(*(const char *) ctx);
+	note(*(const char *)ctx);
 }
 
 static void on_self(int fd, int events, void *ctx)
 {
-	(void) events;
+	(void)events;
 	note('r');
 	events_unwatch(fd);
 	events_timer(self_timer, ctx, 0);
@@ -261,11 +262,11 @@ static void test_self_remove(void **state)
 	static const char t = 't';
 	int p[2];
 
-	(void) state;
+	(void)state;
 	order[0] = 0;
 	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
 	assert_int_equal(write(p[1], "x", 1), 1);
-	events_watch(p[0], EVENT_READ, on_self, (void *) &t);
+	events_watch(p[0], EVENT_READ, on_self, (void *)&t);
 	events_loop_ms(1000);
 	assert_string_equal(order, "r");
 	events_loop_ms(1000);
@@ -279,12 +280,12 @@ static void test_self_remove(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_readiness),
-		cmocka_unit_test(test_write_ready),
-		cmocka_unit_test(test_timer_order),
-		cmocka_unit_test(test_timer_rearm),
-		cmocka_unit_test(test_remove_in_callback),
-		cmocka_unit_test(test_self_remove),
+	    cmocka_unit_test(test_readiness),
+	    cmocka_unit_test(test_write_ready),
+	    cmocka_unit_test(test_timer_order),
+	    cmocka_unit_test(test_timer_rearm),
+	    cmocka_unit_test(test_remove_in_callback),
+	    cmocka_unit_test(test_self_remove),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,8 +25,9 @@ static int setup_dir(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	(void) state;
-	snprintf(test_dir, sizeof(test_dir), "%s/test_msg.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	(void)state;
+	snprintf(test_dir, sizeof(test_dir), "%s/test_msg.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(test_dir) == NULL)
 		return -1;
 	snprintf(log_path, sizeof(log_path), "%s/maillog", test_dir);
@@ -35,7 +36,7 @@ static int setup_dir(void **state)
 
 static int teardown_dir(void **state)
 {
-	(void) state;
+	(void)state;
 	msg_set_output("/dev/stderr");
 	unlink(log_path);
 	return rmdir(test_dir);
@@ -70,7 +71,7 @@ static void test_file_format(void **state)
 	char host[256] = "localhost", pattern[1024];
 	const char *log;
 
-	(void) state;
+	(void)state;
 	gethostname(host, sizeof(host) - 1);
 	host[strcspn(host, ".")] = 0;
 	unlink(log_path);
@@ -80,12 +81,15 @@ static void test_file_format(void **state)
 	msg_info("plain %d", 7);
 	msg_error("broken");
 	log = read_log();
-	snprintf(pattern, sizeof(pattern),
-		 "^[A-Z][a-z]{2} [ 123][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9]\\.[0-9]{6} "
-		 "%s postern/test\\[%ld\\]: warning: bad client x  forged line\n"
-		 "[A-Z][a-z]{2} [ 123][0-9] [0-9:]{8}\\.[0-9]{6} %s postern/test\\[%ld\\]: plain 7\n"
-		 "[^\n]* postern/test\\[%ld\\]: error: broken\n$",
-		 host, (long) getpid(), host, (long) getpid(), (long) getpid());
+	snprintf(
+	    pattern, sizeof(pattern),
+	    "^[A-Z][a-z]{2} [ 123][0-9] "
+	    "[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\\.[0-9]{6} "
+	    "%s postern/test\\[%ld\\]: warning: bad client x  forged line\n"
+	    "[A-Z][a-z]{2} [ 123][0-9] [0-9:]{8}\\.[0-9]{6} %s "
+	    "postern/test\\[%ld\\]: plain 7\n"
+	    "[^\n]* postern/test\\[%ld\\]: error: broken\n$",
+	    host, (long)getpid(), host, (long)getpid(), (long)getpid());
 	assert_matches(log, pattern);
 	/* Exactly three lines: the CR/LF did not start a fourth. */
 	{
@@ -114,7 +118,7 @@ static void test_fatal(void **state)
 	char buf[64] = "";
 	pid_t pid;
 
-	(void) state;
+	(void)state;
 	unlink(log_path);
 	assert_int_equal(pipe(p), 0);
 	pid = fork();
@@ -132,15 +136,16 @@ static void test_fatal(void **state)
 	assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
 	assert_string_equal(buf, "cleanup ran\n");
 	close(p[0]);
-	assert_matches(read_log(), "postern/test\\[[0-9]+\\]: fatal: queue gone\n$");
-	assert_int_equal(cleanup_ran, 0);	/* only in the child */
+	assert_matches(read_log(),
+		       "postern/test\\[[0-9]+\\]: fatal: queue gone\n$");
+	assert_int_equal(cleanup_ran, 0); /* only in the child */
 }
 
 static void test_bad_output(void **state)
 {
 	char path[600];
 
-	(void) state;
+	(void)state;
 	snprintf(path, sizeof(path), "%s/no/such/dir", test_dir);
 	assert_int_equal(msg_set_output(path), -1);
 	assert_int_equal(msg_set_facility("local3"), 0);
@@ -150,9 +155,9 @@ static void test_bad_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_file_format),
-		cmocka_unit_test(test_fatal),
-		cmocka_unit_test(test_bad_output),
+	    cmocka_unit_test(test_file_format),
+	    cmocka_unit_test(test_fatal),
+	    cmocka_unit_test(test_bad_output),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -34,24 +34,24 @@ static int in_child(void (*fn)(void))
 
 static void add_overflow(void)
 {
-	(void) mymalloc_add(SIZE_MAX, 1);
+	(void)mymalloc_add(SIZE_MAX, 1);
 }
 
 static void mul_overflow(void)
 {
-	(void) mymalloc_mul(SIZE_MAX / 2 + 1, 2);
+	(void)mymalloc_mul(SIZE_MAX / 2 + 1, 2);
 }
 
 static void calloc_overflow(void)
 {
-	(void) mycalloc(SIZE_MAX / 8, 16);
+	(void)mycalloc(SIZE_MAX / 8, 16);
 }
 
 static void test_overflow_panics(void **state)
 {
 	int status;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(mymalloc_add(SIZE_MAX - 1, 1), SIZE_MAX);
 	assert_int_equal(mymalloc_mul(SIZE_MAX / 2, 2), SIZE_MAX - 1);
 	assert_int_equal(mymalloc_mul(0, SIZE_MAX), 0);
@@ -68,7 +68,7 @@ static void test_alloc(void **state)
 	char *p, *q;
 	int *z;
 
-	(void) state;
+	(void)state;
 	p = mystrdup("abc");
 	assert_string_equal(p, "abc");
 	q = mystrndup("abcdef", 3);
@@ -85,7 +85,7 @@ static void test_alloc(void **state)
 	z = myreallocarray(z, 8, sizeof(int));
 	myfree(z);
 	assert_null(z);
-	myfree(z);			/* NULL: a no-op */
+	myfree(z); /* NULL: a no-op */
 	myfree(p);
 	myfree(q);
 	assert_null(p);
@@ -94,8 +94,8 @@ static void test_alloc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_overflow_panics),
-		cmocka_unit_test(test_alloc),
+	    cmocka_unit_test(test_overflow_panics),
+	    cmocka_unit_test(test_alloc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,13 +25,14 @@ static void test_lookup(void **state)
 	uid_t uid = 1;
 	gid_t gid = 1;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(priv_lookup_user("root", &uid, &gid), 0);
 	assert_int_equal(uid, 0);
 	assert_int_equal(gid, 0);
 	assert_int_equal(priv_lookup_group("root", &gid), 0);
 	assert_int_equal(gid, 0);
-	assert_int_equal(priv_lookup_user("no-such-user-postern", &uid, &gid), -1);
+	assert_int_equal(priv_lookup_user("no-such-user-postern", &uid, &gid),
+			 -1);
 	assert_int_equal(priv_lookup_group("no-such-group-postern", &gid), -1);
 }
 
@@ -96,7 +97,7 @@ static void test_drop(void **state)
 	char marker[300];
 	int status;
 
-	(void) state;
+	(void)state;
 	if (geteuid() != 0) {
 		/* A sandbox: nothing changes, nothing fails. */
 		uid_t before = getuid();
@@ -110,7 +111,8 @@ static void test_drop(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 
-	snprintf(jail, sizeof(jail), "%s/test_priv.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	snprintf(jail, sizeof(jail), "%s/test_priv.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(jail));
 	chmod(jail, 0755);
 	snprintf(marker, sizeof(marker), "%s/marker", jail);
@@ -133,8 +135,8 @@ static void test_drop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lookup),
-		cmocka_unit_test(test_drop),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_drop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

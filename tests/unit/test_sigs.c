@@ -25,7 +25,7 @@ static void test_catch(void **state)
 {
 	int fd;
 
-	(void) state;
+	(void)state;
 	sigs_catch(SIGUSR1);
 	fd = sigs_wakeup_fd();
 	assert_true(fd >= 0);
@@ -36,19 +36,19 @@ static void test_catch(void **state)
 
 	errno = 1234;
 	assert_int_equal(raise(SIGUSR1), 0);
-	assert_int_equal(errno, 1234);	/* the handler kept errno */
+	assert_int_equal(errno, 1234); /* the handler kept errno */
 	assert_true(readable(fd));
 	assert_true(sigs_pending(SIGUSR1));
-	assert_false(sigs_pending(SIGUSR1));	/* cleared by reading it */
+	assert_false(sigs_pending(SIGUSR1)); /* cleared by reading it */
 	assert_false(sigs_pending(SIGUSR2));
 	sigs_drain();
 	assert_false(readable(fd));
-	sigs_drain();			/* empty: must not block */
+	sigs_drain(); /* empty: must not block */
 }
 
 static void test_many(void **state)
 {
-	(void) state;
+	(void)state;
 	sigs_catch(SIGUSR2);
 	/* More signals than the pipe holds bytes: nothing blocks or dies. */
 	for (int i = 0; i < 100000; i++)
@@ -62,7 +62,7 @@ static void test_ignore_default(void **state)
 {
 	struct sigaction sa;
 
-	(void) state;
+	(void)state;
 	sigs_ignore(SIGUSR1);
 	assert_int_equal(raise(SIGUSR1), 0);
 	assert_false(sigs_pending(SIGUSR1));
@@ -81,9 +81,9 @@ static void test_ignore_default(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_catch),
-		cmocka_unit_test(test_many),
-		cmocka_unit_test(test_ignore_default),
+	    cmocka_unit_test(test_catch),
+	    cmocka_unit_test(test_many),
+	    cmocka_unit_test(test_ignore_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,8 +28,9 @@ static int setup_dir(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	(void) state;
-	snprintf(test_dir, sizeof(test_dir), "%s/test_sock.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	(void)state;
+	snprintf(test_dir, sizeof(test_dir), "%s/test_sock.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
 	return mkdtemp(test_dir) == NULL ? -1 : 0;
 }
 
@@ -37,7 +38,7 @@ static int teardown_dir(void **state)
 {
 	char cmd[512];
 
-	(void) state;
+	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -51,23 +52,28 @@ static void test_split_hostport(void **state)
 {
 	char host[16], port[8];
 
-	(void) state;
-	assert_int_equal(split("127.0.0.1:25", host, sizeof(host), port, sizeof(port)), 0);
+	(void)state;
+	assert_int_equal(
+	    split("127.0.0.1:25", host, sizeof(host), port, sizeof(port)), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_string_equal(port, "25");
-	assert_int_equal(split("[::1]:587", host, sizeof(host), port, sizeof(port)), 0);
+	assert_int_equal(
+	    split("[::1]:587", host, sizeof(host), port, sizeof(port)), 0);
 	assert_string_equal(host, "::1");
 	assert_string_equal(port, "587");
-	assert_int_equal(split(":2525", host, sizeof(host), port, sizeof(port)), 0);
+	assert_int_equal(split(":2525", host, sizeof(host), port, sizeof(port)),
+			 0);
 	assert_string_equal(host, "");
 	assert_string_equal(port, "2525");
-	assert_int_equal(split("smtp", host, sizeof(host), port, sizeof(port)), 0);
+	assert_int_equal(split("smtp", host, sizeof(host), port, sizeof(port)),
+			 0);
 	assert_string_equal(host, "");
 	assert_string_equal(port, "smtp");
 
 	static const char *const bad[] = {
-		"", ":", "host:", "[::1]", "[::1]25", "[::1]:", "[]:25", "::1:25",
-		"[::1:25", "a]:25", "[a[b]:25", "host:25 ", "host:2 5", "h:p:25",
+	    "",		":",	    "host:",	"[::1]",   "[::1]25",
+	    "[::1]:",	"[]:25",    "::1:25",	"[::1:25", "a]:25",
+	    "[a[b]:25", "host:25 ", "host:2 5", "h:p:25",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		errno = 0;
@@ -77,13 +83,21 @@ static void test_split_hostport(void **state)
 	}
 
 	/* Lengths: exactly fitting is fine, one more byte is refused. */
-	assert_int_equal(split("123456789012345:1234567", host, sizeof(host), port, sizeof(port)), 0);
+	assert_int_equal(split("123456789012345:1234567", host, sizeof(host),
+			       port, sizeof(port)),
+			 0);
 	assert_string_equal(host, "123456789012345");
 	assert_string_equal(port, "1234567");
-	assert_int_equal(split("1234567890123456:1", host, sizeof(host), port, sizeof(port)), -1);
-	assert_int_equal(split("h:12345678", host, sizeof(host), port, sizeof(port)), -1);
-	assert_int_equal(split("[1234567890123456]:1", host, sizeof(host), port, sizeof(port)), -1);
-	assert_int_equal(split("12345678", host, sizeof(host), port, sizeof(port)), -1);
+	assert_int_equal(
+	    split("1234567890123456:1", host, sizeof(host), port, sizeof(port)),
+	    -1);
+	assert_int_equal(
+	    split("h:12345678", host, sizeof(host), port, sizeof(port)), -1);
+	assert_int_equal(split("[1234567890123456]:1", host, sizeof(host), port,
+			       sizeof(port)),
+			 -1);
+	assert_int_equal(
+	    split("12345678", host, sizeof(host), port, sizeof(port)), -1);
 	assert_int_equal(split("h:1", host, 1, port, sizeof(port)), -1);
 }
 
@@ -95,12 +109,12 @@ static void test_inet(void **state)
 	char addr[64], buf[8];
 	int lfd, cfd, afd;
 
-	(void) state;
+	(void)state;
 	lfd = sock_inet_listen("127.0.0.1:0", 10, 1, why);
 	assert_true(lfd >= 0);
 	assert_int_equal(fcntl(lfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	assert_true(fcntl(lfd, F_GETFL) & O_NONBLOCK);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *) &sin, &len), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sin.sin_port));
 
 	cfd = sock_inet_connect(addr, 5, why);
@@ -143,11 +157,11 @@ static void test_inet_refused(void **state)
 	char addr[64];
 	int lfd;
 
-	(void) state;
+	(void)state;
 	/* A port that was just free: nobody listens there. */
 	lfd = sock_inet_listen("127.0.0.1:0", 1, 0, why);
 	assert_true(lfd >= 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *) &sin, &len), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
 	close(lfd);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sin.sin_port));
 	assert_int_equal(sock_inet_connect(addr, 5, why), -1);
@@ -163,7 +177,7 @@ static void test_unix(void **state)
 	struct stat st;
 	int lfd, lfd2, cfd, afd, fd;
 
-	(void) state;
+	(void)state;
 	snprintf(path, sizeof(path), "%s/sock", test_dir);
 	lfd = sock_unix_listen(path, 10, 0622, 0, why);
 	assert_true(lfd >= 0);
@@ -210,7 +224,7 @@ static void test_fifo(void **state)
 	struct stat st;
 	int fd, wfd;
 
-	(void) state;
+	(void)state;
 	snprintf(path, sizeof(path), "%s/fifo", test_dir);
 	fd = sock_fifo_listen(path, 0622, why);
 	assert_true(fd >= 0);
@@ -242,8 +256,9 @@ static void test_fd_passing(void **state)
 	int sv[2], p[2], got;
 	char buf[8];
 
-	(void) state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(sock_send_fd(sv[0], p[1]), 0);
 	got = sock_recv_fd(sv[1]);
@@ -273,7 +288,7 @@ static void test_flags(void **state)
 {
 	int p[2];
 
-	(void) state;
+	(void)state;
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(sock_nonblock(p[0], 1), 0);
 	assert_true(fcntl(p[0], F_GETFL) & O_NONBLOCK);
@@ -293,13 +308,13 @@ static void test_flags(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split_hostport),
-		cmocka_unit_test(test_inet),
-		cmocka_unit_test(test_inet_refused),
-		cmocka_unit_test(test_unix),
-		cmocka_unit_test(test_fifo),
-		cmocka_unit_test(test_fd_passing),
-		cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_split_hostport),
+	    cmocka_unit_test(test_inet),
+	    cmocka_unit_test(test_inet_refused),
+	    cmocka_unit_test(test_unix),
+	    cmocka_unit_test(test_fifo),
+	    cmocka_unit_test(test_fd_passing),
+	    cmocka_unit_test(test_flags),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -17,7 +17,7 @@ static void test_append_max(void **state)
 {
 	struct strbuf *sb = strbuf_new(10);
 
-	(void) state;
+	(void)state;
 	assert_int_equal(strbuf_len(sb), 0);
 	assert_string_equal(strbuf_str(sb), "");
 	assert_int_equal(strbuf_puts(sb, "hello"), 0);
@@ -34,14 +34,14 @@ static void test_append_max(void **state)
 	assert_int_equal(strbuf_len(sb), 10);
 	strbuf_free(&sb);
 	assert_null(sb);
-	strbuf_free(&sb);		/* NULL: a no-op */
+	strbuf_free(&sb); /* NULL: a no-op */
 }
 
 static void test_printf_max(void **state)
 {
 	struct strbuf *sb = strbuf_new(12);
 
-	(void) state;
+	(void)state;
 	assert_int_equal(strbuf_printf(sb, "%d-%s", 42, "ab"), 0);
 	assert_string_equal(strbuf_str(sb), "42-ab");
 	assert_int_equal(strbuf_printf(sb, "%s", "12345678"), -1);
@@ -61,7 +61,7 @@ static void test_binary_truncate_export(void **state)
 	struct strbuf *sb = strbuf_new(STRBUF_NO_MAX);
 	char *s;
 
-	(void) state;
+	(void)state;
 	assert_int_equal(strbuf_append(sb, "a\0b", 3), 0);
 	assert_int_equal(strbuf_len(sb), 3);
 	assert_memory_equal(strbuf_str(sb), "a\0b", 4);
@@ -88,9 +88,9 @@ static void test_binary_truncate_export(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_max),
-		cmocka_unit_test(test_printf_max),
-		cmocka_unit_test(test_binary_truncate_export),
+	    cmocka_unit_test(test_append_max),
+	    cmocka_unit_test(test_printf_max),
+	    cmocka_unit_test(test_binary_truncate_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
