@@ -67,7 +67,7 @@ static int read_physical(struct dict_text_reader *rd, struct strbuf *why)
 	while (!rd->eof) {
 		strbuf_reset(rd->peek);
 		rd->phys_lineno++;
-		while ((ch = getc(rd->fp)) != EOF && ch != '\n') {
+		while ((ch = getc_unlocked(rd->fp)) != EOF && ch != '\n') {
 			if (ch == 0) {
 				strbuf_printf(why, "%s:%d: NUL byte in line",
 					      rd->origin, rd->phys_lineno);

@@ -67,6 +67,13 @@ int strbuf_putc(struct strbuf *sb, int ch)
 {
 	char c = (char) ch;
 
+	/* Fast path for byte-at-a-time readers: room for the byte and NUL. */
+	if (sb->len + 1 < sb->cap && sb->len < sb->max) {
+		/* UNSAFE: len + 1 < cap, so both writes are inside data. */
+		sb->data[sb->len++] = c;
+		sb->data[sb->len] = 0;
+		return 0;
+	}
 	return strbuf_append(sb, &c, 1);
 }
 
