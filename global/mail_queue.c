@@ -50,22 +50,6 @@ struct mail_queue {
 	unsigned char hashed[MAIL_QUEUE_COUNT]; /* by mail_queue_names index */
 };
 
-static int __attribute__((format(printf, 2, 3)))
-mq_fail(struct strbuf *why, const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno;
-
-	if (why != NULL) {
-		strbuf_reset(why);
-		va_start(ap, fmt);
-		(void)strbuf_vprintf(why, fmt, ap);
-		va_end(ap);
-	}
-	errno = saved;
-	return -1;
-}
-
 /* Index of queue in mail_queue_names, or -1. */
 static int mq_index(const char *queue)
 {
@@ -98,14 +82,14 @@ static int mq_parse_hash_names(struct mail_queue *mq, const char *list,
 		if (len == 0)
 			break;
 		if (len >= sizeof(name))
-			return mq_fail(why,
+			return strbuf_why(why,
 				       "hash_queue_names: unknown queue "
 				       "\"%.*s\"",
 				       (int)len, p);
 		memcpy(name, p, len);
 		name[len] = 0;
 		if ((idx = mq_index(name)) < 0)
-			return mq_fail(why,
+			return strbuf_why(why,
 				       "hash_queue_names: unknown queue "
 				       "\"%s\"",
 				       name);
@@ -122,7 +106,7 @@ struct mail_queue *mail_queue_open(const struct mail_queue_params *params,
 
 	if (params->hash_depth < 1 ||
 	    params->hash_depth > MAIL_QUEUE_HASH_DEPTH_MAX) {
-		mq_fail(why, "hash_queue_depth: %d is not between 1 and %d",
+		strbuf_why(why, "hash_queue_depth: %d is not between 1 and %d",
 			params->hash_depth, MAIL_QUEUE_HASH_DEPTH_MAX);
 		return NULL;
 	}
@@ -136,7 +120,7 @@ struct mail_queue *mail_queue_open(const struct mail_queue_params *params,
 	}
 	mq->dirfd = open(params->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mq->dirfd < 0) {
-		mq_fail(why, "open queue directory %s: %s", params->directory,
+		strbuf_why(why, "open queue directory %s: %s", params->directory,
 			strerror(errno));
 		myfree(mq);
 		return NULL;
@@ -275,9 +259,9 @@ int mail_queue_dir(const struct mail_queue *mq, struct strbuf *dir,
 	uint32_t h;
 
 	if ((idx = mq_index(queue)) < 0)
-		return mq_fail(why, "unknown queue name");
+		return strbuf_why(why, "unknown queue name");
 	if (!mail_queue_id_ok(id))
-		return mq_fail(why, "malformed queue ID");
+		return strbuf_why(why, "malformed queue ID");
 	strbuf_reset(dir);
 	(void)strbuf_puts(dir, queue);
 	if (mq->hashed[idx]) {
@@ -309,11 +293,11 @@ static int mq_fsync_dir(struct mail_queue *mq, const char *dir,
 
 	fd = openat(mq->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return mq_fail(why, "open directory %s: %s", dir,
+		return strbuf_why(why, "open directory %s: %s", dir,
 			       strerror(errno));
 	ret = fsync(fd);
 	if (ret < 0)
-		mq_fail(why, "fsync directory %s: %s", dir, strerror(errno));
+		strbuf_why(why, "fsync directory %s: %s", dir, strerror(errno));
 	(void)close(fd);
 	return ret;
 }
@@ -347,7 +331,7 @@ static int mq_mkdirs(struct mail_queue *mq, const char *dir, struct strbuf *why)
 	size_t len = strlen(dir), i;
 
 	if (len >= sizeof(path))
-		return mq_fail(why, "queue path too long");
+		return strbuf_why(why, "queue path too long");
 	memcpy(path, dir, len + 1);
 	/* UNSAFE: i < len < sizeof(path); each '/' ends a parent name. */
 	for (i = strcspn(path, "/") + 1; i <= len; i++) {
@@ -363,7 +347,7 @@ static int mq_mkdirs(struct mail_queue *mq, const char *dir, struct strbuf *why)
 				return -1;
 			*slash = '/';
 		} else if (errno != EEXIST) {
-			return mq_fail(why, "mkdir %s: %s", path,
+			return strbuf_why(why, "mkdir %s: %s", path,
 				       strerror(errno));
 		}
 		path[i] = dir[i];
@@ -396,7 +380,7 @@ static int mq_move(struct mail_queue *mq, const char *from, const char *to,
 		if (mq_rename_noreplace(mq->dirfd, from, to) == 0)
 			return 0;
 	}
-	return mq_fail(why, "rename %s to %s: %s", from, to, strerror(errno));
+	return strbuf_why(why, "rename %s to %s: %s", from, to, strerror(errno));
 }
 
 int mail_queue_enter(struct mail_queue *mq, const char *queue, mode_t mode,
@@ -410,7 +394,7 @@ int mail_queue_enter(struct mail_queue *mq, const char *queue, mode_t mode,
 	int fd = -1, tries, idx, ret = -1;
 
 	if ((idx = mq_index(queue)) < 0) {
-		mq_fail(why, "unknown queue name");
+		strbuf_why(why, "unknown queue name");
 		goto out;
 	}
 	for (tries = 0; fd < 0 && tries < ENTER_TRIES; tries++) {
@@ -422,18 +406,18 @@ int mail_queue_enter(struct mail_queue *mq, const char *queue, mode_t mode,
 			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			    MAIL_QUEUE_STAT_WRITING);
 		if (fd < 0 && errno != EEXIST) {
-			mq_fail(why, "create %s: %s", strbuf_str(tmp),
+			strbuf_why(why, "create %s: %s", strbuf_str(tmp),
 				strerror(errno));
 			goto out;
 		}
 	}
 	if (fd < 0) {
-		mq_fail(why, "create in %s: no unused temporary name", queue);
+		strbuf_why(why, "create in %s: no unused temporary name", queue);
 		goto out;
 	}
 	/* The umask must not decide whether a file looks complete. */
 	if (fchmod(fd, mode) < 0 || fstat(fd, &st) < 0) {
-		mq_fail(why, "%s: %s", strbuf_str(tmp), strerror(errno));
+		strbuf_why(why, "%s: %s", strbuf_str(tmp), strerror(errno));
 		goto fail;
 	}
 	for (tries = 0; tries < ENTER_TRIES; tries++) {
@@ -455,7 +439,7 @@ int mail_queue_enter(struct mail_queue *mq, const char *queue, mode_t mode,
 		/* Same ID exists (the clock went back): wait a tick. */
 		(void)nanosleep(&(struct timespec){0, 1000}, NULL);
 	}
-	mq_fail(why, "create in %s: no unused queue ID", queue);
+	strbuf_why(why, "create in %s: no unused queue ID", queue);
 fail:
 	(void)unlinkat(mq->dirfd, strbuf_str(tmp), 0);
 	(void)close(fd);
@@ -482,19 +466,19 @@ int mail_queue_open_file(struct mail_queue *mq, const char *queue,
 	fd = openat(mq->dirfd, strbuf_str(path),
 		    (flags & O_ACCMODE) | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		mq_fail(why, "open %s: %s", strbuf_str(path), strerror(errno));
+		strbuf_why(why, "open %s: %s", strbuf_str(path), strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0) {
-		mq_fail(why, "fstat %s: %s", strbuf_str(path), strerror(errno));
+		strbuf_why(why, "fstat %s: %s", strbuf_str(path), strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
-		mq_fail(why, "%s: not a regular file", strbuf_str(path));
+		strbuf_why(why, "%s: not a regular file", strbuf_str(path));
 	} else if (st.st_nlink != 1) {
 		/* A second name could be someone's hard link planted to make
 		 * us read or rewrite a file that is not ours. */
 		errno = EINVAL;
-		mq_fail(why, "%s: has %lu links", strbuf_str(path),
+		strbuf_why(why, "%s: has %lu links", strbuf_str(path),
 			(unsigned long)st.st_nlink);
 	} else {
 		goto out;
@@ -546,7 +530,7 @@ int mail_queue_remove(struct mail_queue *mq, const char *queue, const char *id,
 	if (mail_queue_path(mq, path, queue, id, why) < 0)
 		errno = EINVAL;
 	else if (unlinkat(mq->dirfd, strbuf_str(path), 0) < 0)
-		mq_fail(why, "remove %s: %s", strbuf_str(path),
+		strbuf_why(why, "remove %s: %s", strbuf_str(path),
 			strerror(errno));
 	else
 		ret = 0;

@@ -61,22 +61,6 @@ struct queue_file {
 	struct strbuf *data;
 };
 
-static int __attribute__((format(printf, 2, 3)))
-qf_fail(struct strbuf *why, const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno;
-
-	if (why != NULL) {
-		strbuf_reset(why);
-		va_start(ap, fmt);
-		(void)strbuf_vprintf(why, fmt, ap);
-		va_end(ap);
-	}
-	errno = saved;
-	return -1;
-}
-
 static struct queue_file *qf_alloc(struct mail_queue *mq, const char *queue)
 {
 	struct queue_file *qf = mycalloc(1, sizeof(*qf));
@@ -116,7 +100,7 @@ qf_write_fail(struct queue_file *qf, struct strbuf *why, const char *fmt, ...)
 		(void)strbuf_vprintf(qf->error, fmt, ap);
 		va_end(ap);
 	}
-	return qf_fail(why, "%s", strbuf_str(qf->error));
+	return strbuf_why(why, "%s", strbuf_str(qf->error));
 }
 
 static int qf_put_raw(struct queue_file *qf, int type, const void *data,
@@ -141,9 +125,9 @@ static int qf_check_put(struct queue_file *qf, int type, const void *data,
 	const struct rec_type_info *info = rec_type_info(type);
 
 	if (qf->failed)
-		return qf_fail(why, "%s", strbuf_str(qf->error));
+		return strbuf_why(why, "%s", strbuf_str(qf->error));
 	if (info == NULL)
-		return qf_fail(why, "unknown record type 0x%02x", type & 0xff);
+		return strbuf_why(why, "unknown record type 0x%02x", type & 0xff);
 	switch (type) {
 	case REC_TYPE_VERSION:
 	case REC_TYPE_SIZE:
@@ -152,27 +136,27 @@ static int qf_check_put(struct queue_file *qf, int type, const void *data,
 	case REC_TYPE_MESG:
 	case REC_TYPE_XTRA:
 	case REC_TYPE_END:
-		return qf_fail(why, "%s record: written by queue_file only",
+		return strbuf_why(why, "%s record: written by queue_file only",
 			       info->name);
 	default:
 		break;
 	}
 	if ((info->segments & qf->segment) == 0)
-		return qf_fail(why, "%s record not allowed in the %s segment",
+		return strbuf_why(why, "%s record not allowed in the %s segment",
 			       info->name, rec_segment_name(qf->segment));
 	if (len > info->max_len)
-		return qf_fail(why, "%s record: %zu bytes, limit %zu",
+		return strbuf_why(why, "%s record: %zu bytes, limit %zu",
 			       info->name, len, info->max_len);
 	/* A CR or LF in an envelope field becomes a header or an SMTP
 	 * command when it is copied out later; a NUL truncates it. */
 	if (qf->segment != REC_SEG_CONTENT && len > 0 &&
 	    (memchr(data, '\r', len) || memchr(data, '\n', len) ||
 	     memchr(data, 0, len)))
-		return qf_fail(why, "%s record: contains CR, LF or NUL",
+		return strbuf_why(why, "%s record: contains CR, LF or NUL",
 			       info->name);
 	if ((type == REC_TYPE_TIME && qf->have_time) ||
 	    (type == REC_TYPE_FROM && qf->have_sender))
-		return qf_fail(why, "%s record: given twice", info->name);
+		return strbuf_why(why, "%s record: given twice", info->name);
 	return 0;
 }
 
@@ -217,7 +201,7 @@ int queue_file_create(struct mail_queue *mq, const char *queue,
 	    rec_printf(qf->stream, REC_TYPE_SIZE, "%*d %*d %*d %*d %*d",
 		       REC_NUM_WIDTH, 0, REC_NUM_WIDTH, 0, REC_NUM_WIDTH, 0,
 		       REC_NUM_WIDTH, 0, REC_NUM_WIDTH, 0) < 0) {
-		qf_fail(why, "%s/%s: write: %s", queue, qf->id,
+		strbuf_why(why, "%s/%s: write: %s", queue, qf->id,
 			strerror(errno));
 		queue_file_abort(&qf);
 		return -1;
@@ -244,7 +228,7 @@ int queue_file_time(struct queue_file *qf, int64_t sec, long usec,
 	int n;
 
 	if (sec < 0 || usec < 0 || usec >= 1000000)
-		return qf_fail(why, "arrival time out of range");
+		return strbuf_why(why, "arrival time out of range");
 	n = snprintf(buf, sizeof(buf), "%lld %ld", (long long)sec, usec);
 	return queue_file_put(qf, REC_TYPE_TIME, buf, (size_t)n, why);
 }
@@ -264,14 +248,14 @@ int queue_file_attr(struct queue_file *qf, const char *name, const char *value,
 
 	if (nlen == 0 || nlen > QF_ATTR_NAME_MAX ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != nlen)
-		return qf_fail(why,
+		return strbuf_why(why,
 			       "attribute name must be [a-z0-9_]+, at "
 			       "most %d bytes",
 			       QF_ATTR_NAME_MAX);
 	buf = strbuf_new(REC_ATTR_MAX);
 	if (strbuf_puts(buf, name) < 0 || strbuf_putc(buf, '=') < 0 ||
 	    strbuf_puts(buf, value) < 0)
-		ret = qf_fail(why, "attribute %s: value too long", name);
+		ret = strbuf_why(why, "attribute %s: value too long", name);
 	else
 		ret = queue_file_put(qf, REC_TYPE_ATTR, strbuf_str(buf),
 				     strbuf_len(buf), why);
@@ -287,9 +271,9 @@ int queue_file_rcpt(struct queue_file *qf, const struct queue_rcpt *rcpt,
 
 	qf_check_writer(qf, "queue_file_rcpt");
 	if (rcpt->address == NULL)
-		return qf_fail(why, "recipient without an address");
+		return strbuf_why(why, "recipient without an address");
 	if (rcpt->dsn_notify < 0)
-		return qf_fail(why, "bad DSN NOTIFY mask");
+		return strbuf_why(why, "bad DSN NOTIFY mask");
 	if (rcpt->dsn_notify)
 		nlen = (size_t)snprintf(notify, sizeof(notify), "%d",
 					rcpt->dsn_notify);
@@ -319,9 +303,9 @@ int queue_file_content(struct queue_file *qf, struct strbuf *why)
 {
 	qf_check_writer(qf, "queue_file_content");
 	if (qf->failed)
-		return qf_fail(why, "%s", strbuf_str(qf->error));
+		return strbuf_why(why, "%s", strbuf_str(qf->error));
 	if (qf->segment != REC_SEG_ENVELOPE)
-		return qf_fail(why, "content already started");
+		return strbuf_why(why, "content already started");
 	qf->size.content_offset = rstream_tell(qf->stream);
 	if (qf_put_raw(qf, REC_TYPE_MESG, NULL, 0, why) < 0)
 		return -1;
@@ -336,9 +320,9 @@ int queue_file_line(struct queue_file *qf, const char *line, size_t len,
 
 	qf_check_writer(qf, "queue_file_line");
 	if (qf->failed)
-		return qf_fail(why, "%s", strbuf_str(qf->error));
+		return strbuf_why(why, "%s", strbuf_str(qf->error));
 	if (qf->segment != REC_SEG_CONTENT)
-		return qf_fail(why, "content line outside the content segment");
+		return strbuf_why(why, "content line outside the content segment");
 	qf->size.content_size += (off_t)len + 1;
 	while (len > qf->line_limit) {
 		piece = qf->line_limit;
@@ -357,9 +341,9 @@ int queue_file_extracted(struct queue_file *qf, struct strbuf *why)
 	if (qf->segment == REC_SEG_ENVELOPE && queue_file_content(qf, why) < 0)
 		return -1;
 	if (qf->failed)
-		return qf_fail(why, "%s", strbuf_str(qf->error));
+		return strbuf_why(why, "%s", strbuf_str(qf->error));
 	if (qf->segment != REC_SEG_CONTENT)
-		return qf_fail(why, "extracted segment already started");
+		return strbuf_why(why, "extracted segment already started");
 	qf->size.extracted_offset = rstream_tell(qf->stream);
 	if (qf_put_raw(qf, REC_TYPE_XTRA, NULL, 0, why) < 0)
 		return -1;
@@ -399,11 +383,11 @@ int queue_file_commit(struct queue_file **qfp, struct strbuf *why)
 	*qfp = NULL;
 	qf_check_writer(qf, "queue_file_commit");
 	if (qf->failed) {
-		qf_fail(why, "%s", strbuf_str(qf->error));
+		strbuf_why(why, "%s", strbuf_str(qf->error));
 		goto discard;
 	}
 	if (!qf->have_time || !qf->have_sender) {
-		qf_fail(why, "%s/%s: no %s record", qf->queue, qf->id,
+		strbuf_why(why, "%s/%s: no %s record", qf->queue, qf->id,
 			qf->have_time ? "sender" : "arrival time");
 		goto discard;
 	}
@@ -442,7 +426,7 @@ int queue_file_commit(struct queue_file **qfp, struct strbuf *why)
 	return 0;
 
 sys_fail:
-	qf_fail(why, "%s/%s: %s: %s", qf->queue, qf->id, step, strerror(errno));
+	strbuf_why(why, "%s/%s: %s: %s", qf->queue, qf->id, step, strerror(errno));
 discard:
 	qf_discard(qf);
 	return -1;
@@ -470,7 +454,7 @@ static int qf_read_raw(struct queue_file *qf, int *type, off_t *offset,
 				   : QUEUE_FILE_CORRUPT;
 		}
 		if (*type == REC_TYPE_EOF) {
-			qf_fail(why, "%s/%s: ends before the end record",
+			strbuf_why(why, "%s/%s: ends before the end record",
 				qf->queue, qf->id);
 			return QUEUE_FILE_INCOMPLETE;
 		}
@@ -479,7 +463,7 @@ static int qf_read_raw(struct queue_file *qf, int *type, off_t *offset,
 		if (qf->consumed > qf->file_size && fstat(qf->fd, &st) == 0)
 			qf->file_size = st.st_size;
 		if (qf->consumed > qf->file_size) {
-			qf_fail(why, "%s/%s: pointer records loop", qf->queue,
+			strbuf_why(why, "%s/%s: pointer records loop", qf->queue,
 				qf->id);
 			return QUEUE_FILE_CORRUPT;
 		}
@@ -488,12 +472,12 @@ static int qf_read_raw(struct queue_file *qf, int *type, off_t *offset,
 		if (rec_num_parse(strbuf_str(qf->data), strbuf_len(qf->data),
 				  &target) < 0 ||
 		    target >= qf->file_size) {
-			qf_fail(why, "%s/%s: bad pointer record at offset %lld",
+			strbuf_why(why, "%s/%s: bad pointer record at offset %lld",
 				qf->queue, qf->id, (long long)*offset);
 			return QUEUE_FILE_CORRUPT;
 		}
 		if (target != 0 && rstream_seek(qf->stream, target) < 0) {
-			qf_fail(why, "%s/%s: seek: %s", qf->queue, qf->id,
+			strbuf_why(why, "%s/%s: seek: %s", qf->queue, qf->id,
 				strerror(errno));
 			return QUEUE_FILE_ERROR;
 		}
@@ -542,13 +526,13 @@ int queue_file_open(struct mail_queue *mq, const char *queue, const char *id,
 	if (fd < 0)
 		return QUEUE_FILE_ERROR;
 	if (fstat(fd, &st) < 0) {
-		qf_fail(why, "%s/%s: fstat: %s", queue, id, strerror(errno));
+		strbuf_why(why, "%s/%s: fstat: %s", queue, id, strerror(errno));
 		(void)close(fd);
 		return QUEUE_FILE_ERROR;
 	}
 	if ((flags & QUEUE_FILE_FLAG_ANY_MODE) == 0 &&
 	    (st.st_mode & S_IRWXU) != (MAIL_QUEUE_STAT_READY & S_IRWXU)) {
-		qf_fail(why, "%s/%s: not marked complete", queue, id);
+		strbuf_why(why, "%s/%s: not marked complete", queue, id);
 		(void)close(fd);
 		return QUEUE_FILE_INCOMPLETE;
 	}
@@ -562,7 +546,7 @@ int queue_file_open(struct mail_queue *mq, const char *queue, const char *id,
 		goto fail;
 	if (type != REC_TYPE_VERSION ||
 	    strcmp(strbuf_str(qf->data), REC_VERSION_CURRENT) != 0) {
-		qf_fail(why, "%s/%s: not a %s queue file", queue, id,
+		strbuf_why(why, "%s/%s: not a %s queue file", queue, id,
 			REC_VERSION_CURRENT);
 		status = QUEUE_FILE_CORRUPT;
 		goto fail;
@@ -570,7 +554,7 @@ int queue_file_open(struct mail_queue *mq, const char *queue, const char *id,
 	if ((status = qf_read_raw(qf, &type, &offset, why)) != QUEUE_FILE_OK)
 		goto fail;
 	if (type != REC_TYPE_SIZE || qf_parse_size(qf) < 0) {
-		qf_fail(why, "%s/%s: missing or malformed size record", queue,
+		strbuf_why(why, "%s/%s: missing or malformed size record", queue,
 			id);
 		status = QUEUE_FILE_CORRUPT;
 		goto fail;
@@ -682,7 +666,7 @@ int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 					  qf->have_time ? "sender"
 							: "arrival time");
 		if (qf->size_pending) {
-			qf_fail(why,
+			strbuf_why(why,
 				"%s/%s: size record never written: the "
 				"file was not committed",
 				qf->queue, qf->id);
@@ -711,12 +695,12 @@ int queue_file_mark_done(struct queue_file *qf, off_t offset,
 	/* Check first: a wrong offset must not corrupt another record. */
 	if (offset <= 0 || pread(qf->fd, &c, 1, offset) != 1 ||
 	    (c != REC_TYPE_RCPT && c != REC_TYPE_DONE))
-		return qf_fail(why, "%s/%s: no recipient record at offset %lld",
+		return strbuf_why(why, "%s/%s: no recipient record at offset %lld",
 			       qf->queue, qf->id, (long long)offset);
 	if (c == REC_TYPE_DONE)
 		return 0;
 	if (pwrite(qf->fd, &done, 1, offset) != 1)
-		return qf_fail(why, "%s/%s: mark done: %s", qf->queue, qf->id,
+		return strbuf_why(why, "%s/%s: mark done: %s", qf->queue, qf->id,
 			       strerror(errno));
 	return 0;
 }
@@ -724,7 +708,7 @@ int queue_file_mark_done(struct queue_file *qf, off_t offset,
 int queue_file_sync(struct queue_file *qf, struct strbuf *why)
 {
 	if (fsync(qf->fd) < 0)
-		return qf_fail(why, "%s/%s: fsync: %s", qf->queue, qf->id,
+		return strbuf_why(why, "%s/%s: fsync: %s", qf->queue, qf->id,
 			       strerror(errno));
 	return 0;
 }

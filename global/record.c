@@ -18,21 +18,6 @@
 #include "rstream.h"
 #include "strbuf.h"
 
-/* Set the reason (why may be NULL) and return -1. */
-static int __attribute__((format(printf, 2, 3)))
-rec_fail(struct strbuf *why, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL) {
-		strbuf_reset(why);
-		va_start(ap, fmt);
-		(void)strbuf_vprintf(why, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 size_t rec_size(size_t len)
 {
 	size_t size = 1 + len; /* type byte + payload */
@@ -138,15 +123,15 @@ static int rec_get_body(struct rstream *s, const struct rec_type_info *info,
 
 	for (groups = 0;; groups++) {
 		if (groups == REC_LEN_GROUPS)
-			return rec_fail(why,
+			return strbuf_why(why,
 					"record at offset %lld: length "
 					"field longer than %d bytes",
 					(long long)start, REC_LEN_GROUPS);
 		if ((c = rstream_getc(s)) == RSTREAM_EOF) {
 			if (rstream_error(s))
-				return rec_fail(why, "read error: %s",
+				return strbuf_why(why, "read error: %s",
 						strerror(rstream_error(s)));
-			return rec_fail(why,
+			return strbuf_why(why,
 					"record at offset %lld: "
 					"truncated length field",
 					(long long)start);
@@ -159,7 +144,7 @@ static int rec_get_body(struct rstream *s, const struct rec_type_info *info,
 	}
 	max = info->max_len < limit ? info->max_len : limit;
 	if (len > max || len > buf->max) {
-		return rec_fail(why,
+		return strbuf_why(why,
 				"record at offset %lld: %s record length "
 				"%zu exceeds limit %zu",
 				(long long)start, info->name, len,
@@ -169,10 +154,10 @@ static int rec_get_body(struct rstream *s, const struct rec_type_info *info,
 		want = len < sizeof(chunk) ? len : sizeof(chunk);
 		got = rstream_read(s, chunk, want);
 		if (got < 0) {
-			return rec_fail(why, "read error: %s", strerror(errno));
+			return strbuf_why(why, "read error: %s", strerror(errno));
 		}
 		if ((size_t)got < want) {
-			return rec_fail(why,
+			return strbuf_why(why,
 					"record at offset %lld: truncated "
 					"%s record",
 					(long long)start, info->name);
@@ -198,11 +183,11 @@ int rec_get(struct rstream *s, int *type, struct strbuf *buf, size_t limit,
 		if ((c = rstream_getc(s)) == RSTREAM_EOF) {
 			if (rstream_error(s) == 0)
 				return 0;
-			return rec_fail(why, "read error: %s",
+			return strbuf_why(why, "read error: %s",
 					strerror(rstream_error(s)));
 		}
 		if ((info = rec_type_info(c)) == 0) {
-			return rec_fail(why,
+			return strbuf_why(why,
 					"record at offset %lld: unknown "
 					"record type 0x%02x",
 					(long long)start, c);
@@ -215,19 +200,19 @@ int rec_get(struct rstream *s, int *type, struct strbuf *buf, size_t limit,
 		}
 		if (rec_num_parse(strbuf_str(buf), strbuf_len(buf), &target) <
 		    0) {
-			return rec_fail(why,
+			return strbuf_why(why,
 					"record at offset %lld: malformed "
 					"pointer record",
 					(long long)start);
 		}
 		if (++chain > REC_PTR_CHAIN_MAX) {
-			return rec_fail(why,
+			return strbuf_why(why,
 					"record at offset %lld: more than %d "
 					"pointer records in a row",
 					(long long)start, REC_PTR_CHAIN_MAX);
 		}
 		if (target != 0 && rstream_seek(s, target) < 0) {
-			return rec_fail(why, "seek to %lld: %s",
+			return strbuf_why(why, "seek to %lld: %s",
 					(long long)target, strerror(errno));
 		}
 	}

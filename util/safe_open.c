@@ -29,23 +29,6 @@
 #include "safe_open.h"
 #include "strbuf.h"
 
-static void safe_why(struct strbuf *why, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void safe_why(struct strbuf *why, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-
-	if (why != NULL) {
-		strbuf_reset(why);
-		va_start(ap, fmt);
-		(void)strbuf_vprintf(why, fmt, ap);
-		va_end(ap);
-	}
-	errno = saved_errno;
-}
-
 /* Close fd and fail with err, keeping err in errno. */
 static int safe_fail(int fd, int err)
 {
@@ -65,41 +48,41 @@ int safe_openat(int dirfd, const char *path, int flags, mode_t mode,
 		    mode);
 	if (fd < 0) {
 		if (errno == ELOOP)
-			safe_why(why,
+			strbuf_why(why,
 				 "open %s: refusing to follow a symbolic link",
 				 path);
 		else
-			safe_why(why, "open %s: %m", path);
+			strbuf_why(why, "open %s: %m", path);
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
-		safe_why(why, "fstat %s: %m", path);
+		strbuf_why(why, "fstat %s: %m", path);
 		return safe_fail(fd, errno);
 	}
 	if (!S_ISREG(st.st_mode)) {
-		safe_why(why, "open %s: not a regular file", path);
+		strbuf_why(why, "open %s: not a regular file", path);
 		return safe_fail(fd, EINVAL);
 	}
 	/* A file we just created has one link; more means someone linked it. */
 	if (st.st_nlink != 1) {
-		safe_why(why, "open %s: file has %lu hard links", path,
+		strbuf_why(why, "open %s: file has %lu hard links", path,
 			 (unsigned long)st.st_nlink);
 		return safe_fail(fd, EMLINK);
 	}
 	if (owner != (uid_t)-1 && st.st_uid != owner) {
-		safe_why(why, "open %s: owned by uid %lu, expected %lu", path,
+		strbuf_why(why, "open %s: owned by uid %lu, expected %lu", path,
 			 (unsigned long)st.st_uid, (unsigned long)owner);
 		return safe_fail(fd, EPERM);
 	}
 	if ((flags & O_NONBLOCK) == 0 &&
 	    ((fl = fcntl(fd, F_GETFL)) < 0 ||
 	     fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {
-		safe_why(why, "fcntl %s: %m", path);
+		strbuf_why(why, "fcntl %s: %m", path);
 		return safe_fail(fd, errno);
 	}
 	if ((flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != O_RDONLY &&
 	    ftruncate(fd, 0) < 0) {
-		safe_why(why, "truncate %s: %m", path);
+		strbuf_why(why, "truncate %s: %m", path);
 		return safe_fail(fd, errno);
 	}
 	return fd;
@@ -140,7 +123,7 @@ int safe_write_file(const char *path, const void *data, size_t len, mode_t mode,
 
 	if (*path == 0 || (slash != NULL && slash[1] == 0)) {
 		errno = EINVAL;
-		safe_why(why, "write \"%s\": not a file name", path);
+		strbuf_why(why, "write \"%s\": not a file name", path);
 		return -1;
 	}
 	/* UNSAFE: slash points inside path. */
@@ -156,30 +139,30 @@ int safe_write_file(const char *path, const void *data, size_t len, mode_t mode,
 	strbuf_free(&tmp_buf);
 
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		safe_why(why, "create temp file for %s: %m", path);
+		strbuf_why(why, "create temp file for %s: %m", path);
 		goto fail_keep;
 	}
 	if (fchmod(fd, mode) < 0 || safe_write_all(fd, data, len) < 0 ||
 	    fsync(fd) < 0) {
-		safe_why(why, "write %s: %m", tmp);
+		strbuf_why(why, "write %s: %m", tmp);
 		goto fail;
 	}
 	/* close() can report a deferred write error (NFS); check it. */
 	saved_errno = close(fd);
 	fd = -1;
 	if (saved_errno < 0) {
-		safe_why(why, "close %s: %m", tmp);
+		strbuf_why(why, "close %s: %m", tmp);
 		goto fail;
 	}
 	if (rename(tmp, path) < 0) {
-		safe_why(why, "rename %s to %s: %m", tmp, path);
+		strbuf_why(why, "rename %s to %s: %m", tmp, path);
 		goto fail;
 	}
 	/* The content is in place; the directory fsync makes it durable. An
 	 * error here is still reported, but path already has the new data. */
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    fsync(dfd) < 0) {
-		safe_why(why, "fsync directory %s: %m", dir);
+		strbuf_why(why, "fsync directory %s: %m", dir);
 		saved_errno = errno;
 		if (dfd >= 0)
 			close(dfd);

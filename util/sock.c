@@ -26,24 +26,6 @@
 #include "sock.h"
 #include "strbuf.h"
 
-/* Replace why's text with a reason, keeping errno for the caller. */
-static void sock_why(struct strbuf *why, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void sock_why(struct strbuf *why, const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-
-	if (why != NULL) {
-		strbuf_reset(why);
-		va_start(ap, fmt);
-		(void)strbuf_vprintf(why, fmt, ap);
-		va_end(ap);
-	}
-	errno = saved_errno;
-}
-
 static int sock_port_char(int ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -119,7 +101,7 @@ static int sock_resolve(const char *addr, int passive, struct addrinfo **res,
 
 	if (sock_split_hostport(addr, host, sizeof(host), port, sizeof(port)) <
 	    0) {
-		sock_why(why,
+		strbuf_why(why,
 			 "bad address \"%s\": expected host:port, "
 			 "[ipv6]:port or port",
 			 addr);
@@ -127,7 +109,7 @@ static int sock_resolve(const char *addr, int passive, struct addrinfo **res,
 	}
 	if (*host == 0 && !passive) {
 		errno = EINVAL;
-		sock_why(why, "bad address \"%s\": no host to connect to",
+		strbuf_why(why, "bad address \"%s\": no host to connect to",
 			 addr);
 		return -1;
 	}
@@ -139,7 +121,7 @@ static int sock_resolve(const char *addr, int passive, struct addrinfo **res,
 	if (err != 0) {
 		if (err != EAI_SYSTEM)
 			errno = EINVAL;
-		sock_why(why, "bad address \"%s\": %s%s", addr,
+		strbuf_why(why, "bad address \"%s\": %s%s", addr,
 			 gai_strerror(err),
 			 err == EAI_NONAME ? " (host must be a numeric address)"
 					   : "");
@@ -161,21 +143,21 @@ int sock_inet_listen(const char *addr, int backlog, int nonblock,
 			(nonblock ? SOCK_NONBLOCK : 0),
 		    res->ai_protocol);
 	if (fd < 0) {
-		sock_why(why, "socket for %s: %m", addr);
+		strbuf_why(why, "socket for %s: %m", addr);
 		goto fail;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
 	    (res->ai_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)) {
-		sock_why(why, "setsockopt for %s: %m", addr);
+		strbuf_why(why, "setsockopt for %s: %m", addr);
 		goto fail;
 	}
 	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
-		sock_why(why, "bind %s: %m", addr);
+		strbuf_why(why, "bind %s: %m", addr);
 		goto fail;
 	}
 	if (listen(fd, backlog) < 0) {
-		sock_why(why, "listen %s: %m", addr);
+		strbuf_why(why, "listen %s: %m", addr);
 		goto fail;
 	}
 	freeaddrinfo(res);
@@ -255,7 +237,7 @@ int sock_inet_connect(const char *addr, int timeout, struct strbuf *why)
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC,
 		    res->ai_protocol);
 	if (fd < 0) {
-		sock_why(why, "socket for %s: %m", addr);
+		strbuf_why(why, "socket for %s: %m", addr);
 	} else if (sock_connect_timeout(fd, res->ai_addr, res->ai_addrlen,
 					timeout) < 0) {
 		int saved_errno = errno;
@@ -263,7 +245,7 @@ int sock_inet_connect(const char *addr, int timeout, struct strbuf *why)
 		close(fd);
 		errno = saved_errno;
 		fd = -1;
-		sock_why(why, "connect to %s: %m", addr);
+		strbuf_why(why, "connect to %s: %m", addr);
 	}
 	freeaddrinfo(res);
 	return fd;
@@ -278,7 +260,7 @@ static int sock_unix_addr(const char *path, struct sockaddr_un *sun,
 	sun->sun_family = AF_UNIX;
 	if (len == 0 || len >= sizeof(sun->sun_path)) {
 		errno = ENAMETOOLONG;
-		sock_why(
+		strbuf_why(
 		    why,
 		    "UNIX socket path \"%s\": empty or longer than %zu bytes",
 		    path, sizeof(sun->sun_path) - 1);
@@ -301,25 +283,25 @@ int sock_unix_listen(const char *path, int backlog, int mode, int nonblock,
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			errno = EEXIST;
-			sock_why(
+			strbuf_why(
 			    why,
 			    "%s exists and is not a socket; not replacing it",
 			    path);
 			return -1;
 		}
 		if (unlink(path) < 0 && errno != ENOENT) {
-			sock_why(why, "remove old socket %s: %m", path);
+			strbuf_why(why, "remove old socket %s: %m", path);
 			return -1;
 		}
 	} else if (errno != ENOENT) {
-		sock_why(why, "lstat %s: %m", path);
+		strbuf_why(why, "lstat %s: %m", path);
 		return -1;
 	}
 	fd = socket(AF_UNIX,
 		    SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0),
 		    0);
 	if (fd < 0) {
-		sock_why(why, "socket for %s: %m", path);
+		strbuf_why(why, "socket for %s: %m", path);
 		return -1;
 	}
 	/* bind() creates the file with the umask; start closed, then open up
@@ -328,15 +310,15 @@ int sock_unix_listen(const char *path, int backlog, int mode, int nonblock,
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
 	if (ret < 0) {
-		sock_why(why, "bind %s: %m", path);
+		strbuf_why(why, "bind %s: %m", path);
 		goto fail;
 	}
 	if (chmod(path, (mode_t)mode) < 0) {
-		sock_why(why, "chmod %s: %m", path);
+		strbuf_why(why, "chmod %s: %m", path);
 		goto fail;
 	}
 	if (listen(fd, backlog) < 0) {
-		sock_why(why, "listen %s: %m", path);
+		strbuf_why(why, "listen %s: %m", path);
 		goto fail;
 	}
 	return fd;
@@ -355,7 +337,7 @@ int sock_unix_connect(const char *path, int timeout, struct strbuf *why)
 	if (sock_unix_addr(path, &sun, why) < 0)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		sock_why(why, "socket for %s: %m", path);
+		strbuf_why(why, "socket for %s: %m", path);
 		return -1;
 	}
 	if (sock_connect_timeout(fd, (struct sockaddr *)&sun, sizeof(sun),
@@ -364,7 +346,7 @@ int sock_unix_connect(const char *path, int timeout, struct strbuf *why)
 
 		close(fd);
 		errno = saved_errno;
-		sock_why(why, "connect to %s: %m", path);
+		strbuf_why(why, "connect to %s: %m", path);
 		return -1;
 	}
 	return fd;
@@ -378,32 +360,32 @@ int sock_fifo_listen(const char *path, int mode, struct strbuf *why)
 	if (lstat(path, &st) == 0) {
 		if (!S_ISFIFO(st.st_mode)) {
 			errno = EEXIST;
-			sock_why(why, "%s exists and is not a FIFO", path);
+			strbuf_why(why, "%s exists and is not a FIFO", path);
 			return -1;
 		}
 	} else if (errno != ENOENT || mkfifo(path, (mode_t)mode) < 0) {
-		sock_why(why, "create FIFO %s: %m", path);
+		strbuf_why(why, "create FIFO %s: %m", path);
 		return -1;
 	}
 	/* O_RDWR on a FIFO is Linux-defined: we are our own writer, so the
 	 * read side never reports EOF between clients. */
 	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		sock_why(why, "open FIFO %s: %m", path);
+		strbuf_why(why, "open FIFO %s: %m", path);
 		return -1;
 	}
 	/* Check the object we opened, not the name we looked at. */
 	if (fstat(fd, &st) < 0) {
-		sock_why(why, "fstat FIFO %s: %m", path);
+		strbuf_why(why, "fstat FIFO %s: %m", path);
 		goto fail;
 	}
 	if (!S_ISFIFO(st.st_mode)) {
 		errno = EEXIST;
-		sock_why(why, "%s is not a FIFO", path);
+		strbuf_why(why, "%s is not a FIFO", path);
 		goto fail;
 	}
 	if (fchmod(fd, (mode_t)mode) < 0) {
-		sock_why(why, "chmod FIFO %s: %m", path);
+		strbuf_why(why, "chmod FIFO %s: %m", path);
 		goto fail;
 	}
 	return fd;

@@ -1,6 +1,7 @@
 /*
  * strbuf - the one growable, length-carrying byte buffer; see strbuf.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -139,4 +140,19 @@ char *strbuf_export(struct strbuf *sb)
 	sb->data[0] = 0;
 	sb->len = 0;
 	return s;
+}
+
+int strbuf_why(struct strbuf *why, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	va_list ap;
+
+	if (why != NULL) {
+		strbuf_reset(why);
+		va_start(ap, fmt);
+		(void) strbuf_vprintf(why, fmt, ap);
+		va_end(ap);
+	}
+	errno = saved_errno;
+	return -1;
 }

@@ -50,6 +50,11 @@ void strbuf_truncate(struct strbuf *sb, size_t len);
 static inline const char *strbuf_str(const struct strbuf *sb) { return sb->data; }
 static inline size_t strbuf_len(const struct strbuf *sb) { return sb->len; }
 
+/* Replace why's text with a formatted reason (why may be NULL) and return
+ * -1, leaving errno as it was: the one way library code explains a failure. */
+int strbuf_why(struct strbuf *why, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Take the content as a malloc'd C string; the buffer becomes empty. */
 char *strbuf_export(struct strbuf *sb);
 
