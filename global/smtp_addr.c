@@ -22,8 +22,8 @@
 #define ERR_SYNTAX_ENH "5.5.4"
 
 static int __attribute__((format(printf, 4, 5)))
-addr_fail(struct smtp_addr_err *err, int code, const char *enh,
-	  const char *fmt, ...)
+addr_fail(struct smtp_addr_err *err, int code, const char *enh, const char *fmt,
+	  ...)
 {
 	va_list ap;
 
@@ -117,7 +117,8 @@ int smtp_addr_xtext_decode(const char *in, struct strbuf *out)
 			/* UNSAFE: cp[1] is read only when cp[0] is not the
 			 * terminating NUL, cp[2] only when cp[1] is a hex
 			 * digit (so not NUL either). */
-			if ((hi = hexval(cp[1])) < 0 || (lo = hexval(cp[2])) < 0)
+			if ((hi = hexval(cp[1])) < 0 ||
+			    (lo = hexval(cp[2])) < 0)
 				return -1;
 			if (strbuf_putc(out, hi * 16 + lo) < 0)
 				return -1;
@@ -138,7 +139,8 @@ int smtp_addr_xtext_encode(const void *in, size_t len, struct strbuf *out)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		if (cp[i] >= 33 && cp[i] <= 126 && cp[i] != '+' && cp[i] != '=') {
+		if (cp[i] >= 33 && cp[i] <= 126 && cp[i] != '+' &&
+		    cp[i] != '=') {
 			if (strbuf_putc(out, cp[i]) < 0)
 				return -1;
 		} else if (strbuf_printf(out, "+%02X", cp[i]) < 0) {
@@ -262,8 +264,8 @@ static int path_check(const char *p, size_t len, int strict,
 			start = ++i;
 			while (i < len && p[i] != ',' && p[i] != ':')
 				i++;
-			if (i >= len || domain_check(p + start, i - start,
-						     eightbit) < 0)
+			if (i >= len ||
+			    domain_check(p + start, i - start, eightbit) < 0)
 				return -1;
 			if (p[i++] == ':')
 				break;
@@ -315,7 +317,8 @@ static int path_check(const char *p, size_t len, int strict,
 	*domain_len = 0;
 	if (i == len) {
 		/* RFC 5321 lets only Postmaster go without a domain. */
-		return strict && strcasecmp(strbuf_str(local), "postmaster") != 0
+		return strict &&
+			       strcasecmp(strbuf_str(local), "postmaster") != 0
 			   ? -1
 			   : 0;
 	}
@@ -366,7 +369,13 @@ static int path_token(const char **cpp, int bracket, const char **path,
 
 /* Parameters, in bits for the duplicate check. */
 enum {
-	P_SIZE, P_BODY, P_SMTPUTF8, P_RET, P_ENVID, P_AUTH, P_NOTIFY,
+	P_SIZE,
+	P_BODY,
+	P_SMTPUTF8,
+	P_RET,
+	P_ENVID,
+	P_AUTH,
+	P_NOTIFY,
 	P_ORCPT,
 };
 
@@ -374,14 +383,14 @@ static const struct param_def {
 	const char *name;
 	enum smtp_addr_cmd cmd;
 } param_defs[] = {
-	[P_SIZE] = {"SIZE", SMTP_ADDR_MAIL},
-	[P_BODY] = {"BODY", SMTP_ADDR_MAIL},
-	[P_SMTPUTF8] = {"SMTPUTF8", SMTP_ADDR_MAIL},
-	[P_RET] = {"RET", SMTP_ADDR_MAIL},
-	[P_ENVID] = {"ENVID", SMTP_ADDR_MAIL},
-	[P_AUTH] = {"AUTH", SMTP_ADDR_MAIL},
-	[P_NOTIFY] = {"NOTIFY", SMTP_ADDR_RCPT},
-	[P_ORCPT] = {"ORCPT", SMTP_ADDR_RCPT},
+    [P_SIZE] = {"SIZE", SMTP_ADDR_MAIL},
+    [P_BODY] = {"BODY", SMTP_ADDR_MAIL},
+    [P_SMTPUTF8] = {"SMTPUTF8", SMTP_ADDR_MAIL},
+    [P_RET] = {"RET", SMTP_ADDR_MAIL},
+    [P_ENVID] = {"ENVID", SMTP_ADDR_MAIL},
+    [P_AUTH] = {"AUTH", SMTP_ADDR_MAIL},
+    [P_NOTIFY] = {"NOTIFY", SMTP_ADDR_RCPT},
+    [P_ORCPT] = {"ORCPT", SMTP_ADDR_RCPT},
 };
 
 /* 1 if the param is offered under opts. */
@@ -496,26 +505,24 @@ static int parse_orcpt(const char *val, struct smtp_addr_args *args)
 	for (i = 0; i < tlen; i++)
 		if (!is_alnum(val[i]) && val[i] != '-')
 			return -1;
-	if ((args->orcpt_addr = xtext_value(semi + 1, 32,
-					    SMTP_ADDR_ORCPT_MAX)) == NULL)
+	if ((args->orcpt_addr =
+		 xtext_value(semi + 1, 32, SMTP_ADDR_ORCPT_MAX)) == NULL)
 		return -1;
 	args->orcpt_type = mystrndup(val, tlen);
 	return 0;
 }
 
 /* One "KEYWORD[=value]" token (the '=' already replaced by NUL). */
-static int param_one(enum smtp_addr_cmd cmd, const char *key,
-		     const char *val, const struct smtp_addr_opts *opts,
-		     unsigned *seen, struct smtp_addr_args *args,
-		     struct smtp_addr_err *err)
+static int param_one(enum smtp_addr_cmd cmd, const char *key, const char *val,
+		     const struct smtp_addr_opts *opts, unsigned *seen,
+		     struct smtp_addr_args *args, struct smtp_addr_err *err)
 {
 	size_t p, np = sizeof(param_defs) / sizeof(param_defs[0]);
 
 	for (p = 0; p < np; p++)
 		if (strcasecmp(key, param_defs[p].name) == 0)
 			break;
-	if (p == np || param_defs[p].cmd != cmd ||
-	    !param_offered((int)p, opts))
+	if (p == np || param_defs[p].cmd != cmd || !param_offered((int)p, opts))
 		return addr_fail(err, 555, ERR_SYNTAX_ENH,
 				 "Unsupported option: %.64s", key);
 	if (*seen & (1u << p))
@@ -554,8 +561,7 @@ static int param_one(enum smtp_addr_cmd cmd, const char *key,
 		return 0;
 	case P_ENVID:
 		if (val == NULL || (args->envid = xtext_value(
-					    val, 32, SMTP_ADDR_ENVID_MAX)) ==
-				       NULL)
+					val, 32, SMTP_ADDR_ENVID_MAX)) == NULL)
 			return addr_fail(err, 501, ERR_SYNTAX_ENH,
 					 "Bad ENVID parameter syntax");
 		return 0;
@@ -563,8 +569,8 @@ static int param_one(enum smtp_addr_cmd cmd, const char *key,
 		if (val && strcmp(val, "<>") == 0)
 			args->auth = mystrdup("<>");
 		else if (val == NULL ||
-			 (args->auth = xtext_value(val, 33,
-						   SMTP_ADDR_AUTH_MAX)) == NULL)
+			 (args->auth =
+			      xtext_value(val, 33, SMTP_ADDR_AUTH_MAX)) == NULL)
 			return addr_fail(err, 501, ERR_SYNTAX_ENH,
 					 "Bad AUTH parameter syntax");
 		return 0;
@@ -658,7 +664,8 @@ void smtp_addr_args_free(struct smtp_addr_args *args)
 static int addr_syntax(enum smtp_addr_cmd cmd, struct smtp_addr_err *err)
 {
 	if (cmd == SMTP_ADDR_MAIL)
-		return addr_fail(err, 501, "5.1.7", "Bad sender address syntax");
+		return addr_fail(err, 501, "5.1.7",
+				 "Bad sender address syntax");
 	return addr_fail(err, 501, "5.1.3", "Bad recipient address syntax");
 }
 

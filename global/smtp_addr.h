@@ -47,8 +47,12 @@ struct smtp_addr_opts {
 	uint64_t size_limit;   /* message_size_limit; 0 = none */
 };
 
-enum smtp_body { SMTP_BODY_NONE, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME,
-		 SMTP_BODY_BINARYMIME };
+enum smtp_body {
+	SMTP_BODY_NONE,
+	SMTP_BODY_7BIT,
+	SMTP_BODY_8BITMIME,
+	SMTP_BODY_BINARYMIME
+};
 enum smtp_ret { SMTP_RET_NONE, SMTP_RET_FULL, SMTP_RET_HDRS };
 
 #define SMTP_NOTIFY_NEVER (1 << 0)

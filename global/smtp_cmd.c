@@ -21,11 +21,11 @@
 struct smtp_cmd_reader {
 	struct strbuf *line;
 	enum smtp_newline mode;
-	int cr_pending;	 /* a CR was seen, its meaning is not known yet */
-	int overflow;	 /* the line passed the limit: skipping */
-	int nul;	 /* the line contains a NUL */
-	int bare_lf;	 /* the last line ended with a bare LF */
-	int line_done;	 /* the next read starts a fresh line */
+	int cr_pending; /* a CR was seen, its meaning is not known yet */
+	int overflow;	/* the line passed the limit: skipping */
+	int nul;	/* the line contains a NUL */
+	int bare_lf;	/* the last line ended with a bare LF */
+	int line_done;	/* the next read starts a fresh line */
 };
 
 int smtp_newline_parse(const char *value, enum smtp_newline *mode)
@@ -34,11 +34,11 @@ int smtp_newline_parse(const char *value, enum smtp_newline *mode)
 		const char *name;
 		enum smtp_newline mode;
 	} names[] = {
-		{"normalize", SMTP_NEWLINE_NORMALIZE},
-		{"note", SMTP_NEWLINE_NOTE},
-		{"reject", SMTP_NEWLINE_REJECT},
-		{"yes", SMTP_NEWLINE_REJECT},
-		{"no", SMTP_NEWLINE_NO},
+	    {"normalize", SMTP_NEWLINE_NORMALIZE},
+	    {"note", SMTP_NEWLINE_NOTE},
+	    {"reject", SMTP_NEWLINE_REJECT},
+	    {"yes", SMTP_NEWLINE_REJECT},
+	    {"no", SMTP_NEWLINE_NO},
 	};
 	size_t i;
 
@@ -111,8 +111,8 @@ static enum smtp_cmd_status reader_end(struct smtp_cmd_reader *rd, int bare)
 	return status;
 }
 
-enum smtp_cmd_status smtp_cmd_read(struct smtp_cmd_reader *rd,
-				   const void *data, size_t len, size_t *used)
+enum smtp_cmd_status smtp_cmd_read(struct smtp_cmd_reader *rd, const void *data,
+				   size_t len, size_t *used)
 {
 	const unsigned char *p = data;
 	size_t i;
@@ -174,14 +174,14 @@ const char *smtp_cmd_status_text(enum smtp_cmd_status status)
 }
 
 static const char *const verb_names[] = {
-	[SMTP_VERB_EMPTY] = "",		[SMTP_VERB_UNKNOWN] = "",
-	[SMTP_VERB_EHLO] = "EHLO",	[SMTP_VERB_HELO] = "HELO",
-	[SMTP_VERB_MAIL] = "MAIL",	[SMTP_VERB_RCPT] = "RCPT",
-	[SMTP_VERB_DATA] = "DATA",	[SMTP_VERB_BDAT] = "BDAT",
-	[SMTP_VERB_RSET] = "RSET",	[SMTP_VERB_NOOP] = "NOOP",
-	[SMTP_VERB_QUIT] = "QUIT",	[SMTP_VERB_VRFY] = "VRFY",
-	[SMTP_VERB_HELP] = "HELP",	[SMTP_VERB_STARTTLS] = "STARTTLS",
-	[SMTP_VERB_AUTH] = "AUTH",
+    [SMTP_VERB_EMPTY] = "",    [SMTP_VERB_UNKNOWN] = "",
+    [SMTP_VERB_EHLO] = "EHLO", [SMTP_VERB_HELO] = "HELO",
+    [SMTP_VERB_MAIL] = "MAIL", [SMTP_VERB_RCPT] = "RCPT",
+    [SMTP_VERB_DATA] = "DATA", [SMTP_VERB_BDAT] = "BDAT",
+    [SMTP_VERB_RSET] = "RSET", [SMTP_VERB_NOOP] = "NOOP",
+    [SMTP_VERB_QUIT] = "QUIT", [SMTP_VERB_VRFY] = "VRFY",
+    [SMTP_VERB_HELP] = "HELP", [SMTP_VERB_STARTTLS] = "STARTTLS",
+    [SMTP_VERB_AUTH] = "AUTH",
 };
 
 const char *smtp_verb_name(enum smtp_verb verb)

@@ -64,8 +64,8 @@ void smtp_cmd_reader_set_mode(struct smtp_cmd_reader *rd,
 /* Consume bytes of data[0..len) up to the end of one line; *used is set to
  * the bytes consumed. Any status but SMTP_CMD_MORE means one line ended
  * at data[*used - 1]; the next call starts a new line. */
-enum smtp_cmd_status smtp_cmd_read(struct smtp_cmd_reader *rd,
-				   const void *data, size_t len, size_t *used);
+enum smtp_cmd_status smtp_cmd_read(struct smtp_cmd_reader *rd, const void *data,
+				   size_t len, size_t *used);
 /* After SMTP_CMD_LINE: the line without its terminator, NUL-terminated
  * (it contains no NUL). The reader owns it; valid until the next read. */
 char *smtp_cmd_reader_line(struct smtp_cmd_reader *rd);
@@ -102,7 +102,7 @@ struct smtp_cmd {
 	enum smtp_verb verb;
 	const char *name; /* canonical upper-case verb, "" if unknown/empty */
 	const char *word; /* the verb as sent (points into the line) */
-	const char *arg;  /* the rest, blanks trimmed at both ends; "" if none */
+	const char *arg; /* the rest, blanks trimmed at both ends; "" if none */
 };
 
 /* Split a line from the reader into verb and argument. The line is

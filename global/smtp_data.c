@@ -24,16 +24,16 @@
 
 struct smtp_data {
 	struct smtp_data_params p;
-	char *buf;		/* p.line_limit bytes */
-	size_t len;		/* bytes in buf */
+	char *buf;  /* p.line_limit bytes */
+	size_t len; /* bytes in buf */
 	enum smtp_data_kind kind;
 	struct smtp_data_stats stats;
-	uint64_t chunk_left;	/* BDAT: bytes of the chunk still to come */
-	int cr_pending;		/* a CR whose meaning the next byte decides */
-	int line_start;		/* no byte of this line seen yet */
-	int dot_removed;	/* this line began with a dot, now removed */
-	int prev_crlf;		/* the previous line ended with CR LF */
-	int done;		/* DATA: the end of the message was seen */
+	uint64_t chunk_left; /* BDAT: bytes of the chunk still to come */
+	int cr_pending;	     /* a CR whose meaning the next byte decides */
+	int line_start;	     /* no byte of this line seen yet */
+	int dot_removed;     /* this line began with a dot, now removed */
+	int prev_crlf;	     /* the previous line ended with CR LF */
+	int done;	     /* DATA: the end of the message was seen */
 };
 
 struct smtp_data *smtp_data_new(const struct smtp_data_params *params)

@@ -21,7 +21,8 @@
 
 void smtp_reply_sanitize(char *text, size_t len, int flags)
 {
-	int keep8 = (flags & SMTP_REPLY_UTF8) && smtp_addr_utf8_valid(text, len);
+	int keep8 =
+	    (flags & SMTP_REPLY_UTF8) && smtp_addr_utf8_valid(text, len);
 	size_t i;
 
 	for (i = 0; i < len; i++) {

@@ -38,7 +38,7 @@ int smtp_reply_lines(struct strbuf *out, int code, const char *enh,
  * sanitised, so %s may be client data. */
 int smtp_reply_printf(struct strbuf *out, int code, const char *enh, int flags,
 		      const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Replace control bytes (and 8-bit ones, see above) in text[0..len). */
 void smtp_reply_sanitize(char *text, size_t len, int flags);

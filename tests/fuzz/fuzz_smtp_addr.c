@@ -14,9 +14,9 @@
  * Inputs are capped at 4 KiB (an SMTP command line is at most 2 KiB).
  *
  * Build and run with libFuzzer (from the top of the tree): make fuzz, or
- *   tests/fuzz/fuzz_smtp_addr -max_total_time=60 tests/fuzz/corpus/fuzz_smtp_addr
- * Built with -DFUZZ_STANDALONE instead of -fsanitize=fuzzer, it runs the
- * files named on its command line once each.
+ *   tests/fuzz/fuzz_smtp_addr -max_total_time=60
+ * tests/fuzz/corpus/fuzz_smtp_addr Built with -DFUZZ_STANDALONE instead of
+ * -fsanitize=fuzzer, it runs the files named on its command line once each.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -108,11 +108,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The external form means the same address. */
 	len = strlen(args.ext) + 32;
 	back = malloc(len);
-	snprintf(back, len, "FROM:<%s>%s", args.ext,
-		 allow8 ? " SMTPUTF8" : "");
+	snprintf(back, len, "FROM:<%s>%s", args.ext, allow8 ? " SMTPUTF8" : "");
 	o2.smtputf8_enable = 1;
 	if (strlen(args.ext) <= SMTP_ADDR_PATH_MAX) {
-		if (smtp_addr_parse(SMTP_ADDR_MAIL, back, &o2, &again, &err) < 0 ||
+		if (smtp_addr_parse(SMTP_ADDR_MAIL, back, &o2, &again, &err) <
+			0 ||
 		    strcmp(again.addr, args.addr) != 0 ||
 		    strcmp(again.ext, args.ext) != 0)
 			abort();

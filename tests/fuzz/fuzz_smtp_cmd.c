@@ -78,7 +78,8 @@ static void run(enum smtp_newline mode, size_t limit, const uint8_t *in,
 		else
 			end = pos < split ? split : len;
 		st = smtp_cmd_read(rd, in + pos, end - pos, &used);
-		if (used > end - pos || (st == SMTP_CMD_MORE && used != end - pos))
+		if (used > end - pos ||
+		    (st == SMTP_CMD_MORE && used != end - pos))
 			abort();
 		/* A line ends at its LF and not one byte later. */
 		if (st != SMTP_CMD_MORE && in[pos + used - 1] != '\n')
@@ -101,8 +102,8 @@ static void run(enum smtp_newline mode, size_t limit, const uint8_t *in,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum smtp_newline modes[] = {
-		SMTP_NEWLINE_NORMALIZE, SMTP_NEWLINE_NOTE, SMTP_NEWLINE_REJECT,
-		SMTP_NEWLINE_NO};
+	    SMTP_NEWLINE_NORMALIZE, SMTP_NEWLINE_NOTE, SMTP_NEWLINE_REJECT,
+	    SMTP_NEWLINE_NO};
 	struct strbuf *l1, *l2, *l3;
 	enum smtp_newline mode;
 	size_t limit, len, split;
@@ -121,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(mode, limit, in, len, len, 0, l1, 1);
 	run(mode, limit, in, len, split, 0, l2, 0);
 	run(mode, limit, in, len, 0, 1, l3, 0);
-	if (strbuf_len(l1) != strbuf_len(l2) || strbuf_len(l1) != strbuf_len(l3) ||
+	if (strbuf_len(l1) != strbuf_len(l2) ||
+	    strbuf_len(l1) != strbuf_len(l3) ||
 	    memcmp(strbuf_str(l1), strbuf_str(l2), strbuf_len(l1)) != 0 ||
 	    memcmp(strbuf_str(l1), strbuf_str(l3), strbuf_len(l1)) != 0)
 		abort();

@@ -16,9 +16,9 @@
  * Inputs are capped at 64 KiB.
  *
  * Build and run with libFuzzer (from the top of the tree): make fuzz, or
- *   tests/fuzz/fuzz_smtp_data -max_total_time=60 tests/fuzz/corpus/fuzz_smtp_data
- * Built with -DFUZZ_STANDALONE instead of -fsanitize=fuzzer, it runs the
- * files named on its command line once each.
+ *   tests/fuzz/fuzz_smtp_data -max_total_time=60
+ * tests/fuzz/corpus/fuzz_smtp_data Built with -DFUZZ_STANDALONE instead of
+ * -fsanitize=fuzzer, it runs the files named on its command line once each.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -109,8 +109,8 @@ static int same_result(const struct result *a, const struct result *b)
 	       a->stats.lines == b->stats.lines &&
 	       a->stats.bare_lf == b->stats.bare_lf &&
 	       a->stats.bare_cr == b->stats.bare_cr &&
-	       a->stats.nul_bytes == b->stats.nul_bytes &&
-	       a->used == b->used && a->ended == b->ended;
+	       a->stats.nul_bytes == b->stats.nul_bytes && a->used == b->used &&
+	       a->ended == b->ended;
 }
 
 /* The reference model: bytes up to and including the first CRLF.CRLF of
@@ -130,8 +130,8 @@ static size_t model_end(const uint8_t *in, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum smtp_newline modes[] = {
-		SMTP_NEWLINE_NORMALIZE, SMTP_NEWLINE_NOTE, SMTP_NEWLINE_REJECT,
-		SMTP_NEWLINE_NO};
+	    SMTP_NEWLINE_NORMALIZE, SMTP_NEWLINE_NOTE, SMTP_NEWLINE_REJECT,
+	    SMTP_NEWLINE_NO};
 	struct smtp_data_params p = {0};
 	struct out o1, o2, o3;
 	struct result r1, r2, r3;

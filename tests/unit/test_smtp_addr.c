@@ -23,12 +23,12 @@ enum opt_set { DEF, STRICT, NOUTF8, NODSN, DECL, LIMIT };
 static struct smtp_addr_opts opts_of(enum opt_set set)
 {
 	struct smtp_addr_opts o = {
-		.strict_rfc821 = 0,
-		.smtputf8_enable = 1,
-		.smtputf8_declared = 0,
-		.dsn_enable = 1,
-		.auth_enable = 1,
-		.size_limit = 10240000,
+	    .strict_rfc821 = 0,
+	    .smtputf8_enable = 1,
+	    .smtputf8_declared = 0,
+	    .dsn_enable = 1,
+	    .auth_enable = 1,
+	    .size_limit = 10240000,
 	};
 
 	switch (set) {
@@ -64,72 +64,71 @@ static const struct ok_case {
 	const char *addr;
 	const char *ext;
 } ok_cases[] = {
-	{M, DEF, "FROM:<user@example.com>", "user@example.com",
-	 "user@example.com"},
-	{M, DEF, "from:<user@example.com>", "user@example.com",
-	 "user@example.com"},
-	{M, DEF, "FROM:<>", "", ""},
-	{M, STRICT, "FROM:<>", "", ""},
-	{R, DEF, "TO:<a.b+c@sub.example.org>", "a.b+c@sub.example.org",
-	 "a.b+c@sub.example.org"},
-	/* Leniency that Postfix has and strict mode takes away. */
-	{M, DEF, "FROM: <user@example.com>", "user@example.com",
-	 "user@example.com"},
-	{M, DEF, "FROM:user@example.com", "user@example.com",
-	 "user@example.com"},
-	{R, DEF, "TO:user@example.com NOTIFY=NEVER", "user@example.com",
-	 "user@example.com"},
-	{R, DEF, "TO:<a..b@example.com>", "a..b@example.com",
-	 "\"a..b\"@example.com"},
-	{R, DEF, "TO:<.a.@example.com>", ".a.@example.com",
-	 "\".a.\"@example.com"},
-	/* No domain: qualified later ($myorigin), as Postfix does. */
-	{R, DEF, "TO:<postmaster>", "postmaster", "postmaster"},
-	{R, STRICT, "TO:<Postmaster>", "Postmaster", "Postmaster"},
-	{R, DEF, "TO:<user>", "user", "user"},
-	/* Source routes are accepted and stripped. */
-	{R, DEF, "TO:<@a.example,@b.example:user@c.example>",
-	 "user@c.example", "user@c.example"},
-	{R, STRICT, "TO:<@a.example:user@c.example>", "user@c.example",
-	 "user@c.example"},
-	/* Quoted local parts: internal is unquoted, external re-quoted. */
-	{R, DEF, "TO:<\"john doe\"@example.com>", "john doe@example.com",
-	 "\"john doe\"@example.com"},
-	{R, DEF, "TO:<\"a>b\"@example.com>", "a>b@example.com",
-	 "\"a>b\"@example.com"},
-	{R, DEF, "TO:<\"a\\\"b\\\\c\"@example.com>", "a\"b\\c@example.com",
-	 "\"a\\\"b\\\\c\"@example.com"},
-	{R, DEF, "TO:<\"plain\"@example.com>", "plain@example.com",
-	 "plain@example.com"},
-	{R, DEF, "TO:<\"a@b\"@example.com>", "a@b@example.com",
-	 "\"a@b\"@example.com"},
-	{R, DEF, "TO:<\"a b\"@example.com> NOTIFY=NEVER",
-	 "a b@example.com", "\"a b\"@example.com"},
-	/* Shell metacharacters that are atext are just characters
-	 * (CVE-2020-7247): kept literally, never interpreted; ';' and '('
-	 * are not atext and need quotes (see the error cases). */
-	{R, DEF, "TO:<a|b$c`d'e&f{g}@example.com>", "a|b$c`d'e&f{g}@example.com",
-	 "a|b$c`d'e&f{g}@example.com"},
-	{R, DEF, "TO:<\"a;b\"@example.com>", "a;b@example.com",
-	 "\"a;b\"@example.com"},
-	/* Address literals. */
-	{R, DEF, "TO:<user@[192.0.2.1]>", "user@[192.0.2.1]",
-	 "user@[192.0.2.1]"},
-	{R, DEF, "TO:<user@[IPv6:2001:db8::1]>", "user@[IPv6:2001:db8::1]",
-	 "user@[IPv6:2001:db8::1]"},
-	{R, DEF, "TO:<user@[ipv6:::ffff:192.0.2.1]>",
-	 "user@[ipv6:::ffff:192.0.2.1]", "user@[ipv6:::ffff:192.0.2.1]"},
-	{R, DEF, "TO:<u@under_score-x.example>", "u@under_score-x.example",
-	 "u@under_score-x.example"},
-	/* SMTPUTF8. */
-	{M, DEF, "FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.example> SMTPUTF8",
-	 "j\xc3\xb6rg@b\xc3\xbc" "cher.example",
-	 "j\xc3\xb6rg@b\xc3\xbc" "cher.example"},
-	{R, DECL, "TO:<\xe7\x94\xa8\xe6\x88\xb7@example.com>",
-	 "\xe7\x94\xa8\xe6\x88\xb7@example.com",
-	 "\xe7\x94\xa8\xe6\x88\xb7@example.com"},
-	/* Blanks at the end, tabs between parameters. */
-	{M, DEF, "FROM:<a@b>  SIZE=1\tBODY=8BITMIME  ", "a@b", "a@b"},
+    {M, DEF, "FROM:<user@example.com>", "user@example.com", "user@example.com"},
+    {M, DEF, "from:<user@example.com>", "user@example.com", "user@example.com"},
+    {M, DEF, "FROM:<>", "", ""},
+    {M, STRICT, "FROM:<>", "", ""},
+    {R, DEF, "TO:<a.b+c@sub.example.org>", "a.b+c@sub.example.org",
+     "a.b+c@sub.example.org"},
+    /* Leniency that Postfix has and strict mode takes away. */
+    {M, DEF, "FROM: <user@example.com>", "user@example.com",
+     "user@example.com"},
+    {M, DEF, "FROM:user@example.com", "user@example.com", "user@example.com"},
+    {R, DEF, "TO:user@example.com NOTIFY=NEVER", "user@example.com",
+     "user@example.com"},
+    {R, DEF, "TO:<a..b@example.com>", "a..b@example.com",
+     "\"a..b\"@example.com"},
+    {R, DEF, "TO:<.a.@example.com>", ".a.@example.com", "\".a.\"@example.com"},
+    /* No domain: qualified later ($myorigin), as Postfix does. */
+    {R, DEF, "TO:<postmaster>", "postmaster", "postmaster"},
+    {R, STRICT, "TO:<Postmaster>", "Postmaster", "Postmaster"},
+    {R, DEF, "TO:<user>", "user", "user"},
+    /* Source routes are accepted and stripped. */
+    {R, DEF, "TO:<@a.example,@b.example:user@c.example>", "user@c.example",
+     "user@c.example"},
+    {R, STRICT, "TO:<@a.example:user@c.example>", "user@c.example",
+     "user@c.example"},
+    /* Quoted local parts: internal is unquoted, external re-quoted. */
+    {R, DEF, "TO:<\"john doe\"@example.com>", "john doe@example.com",
+     "\"john doe\"@example.com"},
+    {R, DEF, "TO:<\"a>b\"@example.com>", "a>b@example.com",
+     "\"a>b\"@example.com"},
+    {R, DEF, "TO:<\"a\\\"b\\\\c\"@example.com>", "a\"b\\c@example.com",
+     "\"a\\\"b\\\\c\"@example.com"},
+    {R, DEF, "TO:<\"plain\"@example.com>", "plain@example.com",
+     "plain@example.com"},
+    {R, DEF, "TO:<\"a@b\"@example.com>", "a@b@example.com",
+     "\"a@b\"@example.com"},
+    {R, DEF, "TO:<\"a b\"@example.com> NOTIFY=NEVER", "a b@example.com",
+     "\"a b\"@example.com"},
+    /* Shell metacharacters that are atext are just characters
+     * (CVE-2020-7247): kept literally, never interpreted; ';' and '('
+     * are not atext and need quotes (see the error cases). */
+    {R, DEF, "TO:<a|b$c`d'e&f{g}@example.com>", "a|b$c`d'e&f{g}@example.com",
+     "a|b$c`d'e&f{g}@example.com"},
+    {R, DEF, "TO:<\"a;b\"@example.com>", "a;b@example.com",
+     "\"a;b\"@example.com"},
+    /* Address literals. */
+    {R, DEF, "TO:<user@[192.0.2.1]>", "user@[192.0.2.1]", "user@[192.0.2.1]"},
+    {R, DEF, "TO:<user@[IPv6:2001:db8::1]>", "user@[IPv6:2001:db8::1]",
+     "user@[IPv6:2001:db8::1]"},
+    {R, DEF, "TO:<user@[ipv6:::ffff:192.0.2.1]>",
+     "user@[ipv6:::ffff:192.0.2.1]", "user@[ipv6:::ffff:192.0.2.1]"},
+    {R, DEF, "TO:<u@under_score-x.example>", "u@under_score-x.example",
+     "u@under_score-x.example"},
+    /* SMTPUTF8. */
+    {M, DEF,
+     "FROM:<j\xc3\xb6rg@b\xc3\xbc"
+     "cher.example> SMTPUTF8",
+     "j\xc3\xb6rg@b\xc3\xbc"
+     "cher.example",
+     "j\xc3\xb6rg@b\xc3\xbc"
+     "cher.example"},
+    {R, DECL, "TO:<\xe7\x94\xa8\xe6\x88\xb7@example.com>",
+     "\xe7\x94\xa8\xe6\x88\xb7@example.com",
+     "\xe7\x94\xa8\xe6\x88\xb7@example.com"},
+    /* Blanks at the end, tabs between parameters. */
+    {M, DEF, "FROM:<a@b>  SIZE=1\tBODY=8BITMIME  ", "a@b", "a@b"},
 };
 
 /* A case that fails, with the reply it gets. */
@@ -141,197 +140,175 @@ static const struct err_case {
 	const char *enh;
 	const char *text; /* prefix of the reply text */
 } err_cases[] = {
-	/* The command syntax. */
-	{M, DEF, "", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
-	{M, DEF, "FROM", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
-	{M, DEF, "FROM:", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
-	{M, DEF, "TO:<a@b>", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
-	{M, DEF, "FROM <a@b>", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
-	{R, DEF, "FROM:<a@b>", 501, "5.5.4", "Syntax: RCPT TO:<address>"},
-	{R, DEF, "TO: ", 501, "5.5.4", "Syntax: RCPT TO:<address>"},
-	/* Bad paths. */
-	{M, DEF, "FROM:<a@b", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@b>x", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@b>>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<<a@b>>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<@b>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@b@c>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a b@c>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a(b)@c>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a;rm -rf@c>", 501, "5.1.7",
-	 "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@b..c>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@.b>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@b.>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@b!c>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<\"unterminated@b>", 501, "5.1.7",
-	 "Bad sender address syntax"},
-	{M, DEF, "FROM:<\"\"@b>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<\"a\"b@c>", 501, "5.1.7", "Bad sender address syntax"},
-	{R, DEF, "TO:<>", 501, "5.1.3", "Bad recipient address syntax"},
-	{R, DEF, "TO:<a@[192.0.2.256]>", 501, "5.1.3",
-	 "Bad recipient address syntax"},
-	{R, DEF, "TO:<a@[IPv6:2001:db8::g]>", 501, "5.1.3",
-	 "Bad recipient address syntax"},
-	{R, DEF, "TO:<a@[tag:x]>", 501, "5.1.3",
-	 "Bad recipient address syntax"},
-	{R, DEF, "TO:<a@[]>", 501, "5.1.3", "Bad recipient address syntax"},
-	{R, DEF, "TO:<a@[192.0.2.1>", 501, "5.1.3",
-	 "Bad recipient address syntax"},
-	{R, DEF, "TO:<@a:>", 501, "5.1.3", "Bad recipient address syntax"},
-	{R, DEF, "TO:<@a,b:c@d>", 501, "5.1.3",
-	 "Bad recipient address syntax"},
-	{R, DEF, "TO:<@a>", 501, "5.1.3", "Bad recipient address syntax"},
-	{R, DEF, "TO:<@,@b:c@d>", 501, "5.1.3",
-	 "Bad recipient address syntax"},
-	/* Strict mode. */
-	{M, STRICT, "FROM: <a@b>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, STRICT, "FROM:a@b", 501, "5.1.7", "Bad sender address syntax"},
-	{R, STRICT, "TO:<a..b@c>", 501, "5.1.3",
-	 "Bad recipient address syntax"},
-	{R, STRICT, "TO:<.a@c>", 501, "5.1.3", "Bad recipient address syntax"},
-	{R, STRICT, "TO:<user>", 501, "5.1.3", "Bad recipient address syntax"},
-	/* Controls never pass, quoted or not. */
-	{M, DEF, "FROM:<a\rb@c>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a\nb@c>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<\"a\rb\"@c>", 501, "5.1.7",
-	 "Bad sender address syntax"},
-	{M, DEF, "FROM:<\"a\\\rb\"@c>", 501, "5.1.7",
-	 "Bad sender address syntax"},
-	{M, DEF, "FROM:<\"a\x7f\"@c>", 501, "5.1.7",
-	 "Bad sender address syntax"},
-	{M, DEF, "FROM:<a\x01@c>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@c\r>", 501, "5.1.7", "Bad sender address syntax"},
-	{M, DEF, "FROM:<a\t@c>", 501, "5.1.7", "Bad sender address syntax"},
-	/* 8-bit needs SMTPUTF8, declared, and well-formed. */
-	{M, DEF, "FROM:<j\xc3\xb6rg@example.com>", 553, "5.6.7",
-	 "Must declare SMTPUTF8"},
-	{R, DEF, "TO:<j\xc3\xb6rg@example.com>", 553, "5.6.7",
-	 "Must declare SMTPUTF8"},
-	{M, NOUTF8, "FROM:<j\xc3\xb6rg@example.com> SMTPUTF8", 555, "5.5.4",
-	 "Unsupported option: SMTPUTF8"},
-	{M, DEF, "FROM:<j\xc3rg@example.com> SMTPUTF8", 501, "5.1.7",
-	 "Bad sender address syntax"},
-	{M, DEF, "FROM:<a@\xc0\xaf.example> SMTPUTF8", 501, "5.1.7",
-	 "Bad sender address syntax"},
-	{R, DECL, "TO:<\xed\xa0\x80@example.com>", 501, "5.1.3",
-	 "Bad recipient address syntax"},
-	/* Parameters: unknown, wrong command, not offered, duplicate. */
-	{M, DEF, "FROM:<a@b> FOO=bar", 555, "5.5.4", "Unsupported option: FOO"},
-	{M, DEF, "FROM:<a@b> NOTIFY=NEVER", 555, "5.5.4",
-	 "Unsupported option: NOTIFY"},
-	{R, DEF, "TO:<a@b> SIZE=10", 555, "5.5.4", "Unsupported option: SIZE"},
-	{M, NODSN, "FROM:<a@b> RET=FULL", 555, "5.5.4",
-	 "Unsupported option: RET"},
-	{M, NODSN, "FROM:<a@b> ENVID=x", 555, "5.5.4",
-	 "Unsupported option: ENVID"},
-	{M, NODSN, "FROM:<a@b> AUTH=<>", 555, "5.5.4",
-	 "Unsupported option: AUTH"},
-	{R, NODSN, "TO:<a@b> NOTIFY=NEVER", 555, "5.5.4",
-	 "Unsupported option: NOTIFY"},
-	{R, NODSN, "TO:<a@b> ORCPT=rfc822;a@b", 555, "5.5.4",
-	 "Unsupported option: ORCPT"},
-	{M, DEF, "FROM:<a@b> SIZE=1 size=2", 501, "5.5.4",
-	 "Duplicate SIZE parameter"},
-	{M, DEF, "FROM:<a@b> BODY=7BIT BODY=7BIT", 501, "5.5.4",
-	 "Duplicate BODY parameter"},
-	{R, DEF, "TO:<a@b> NOTIFY=NEVER NOTIFY=NEVER", 501, "5.5.4",
-	 "Duplicate NOTIFY parameter"},
-	{M, DEF, "FROM:<a@b> =x", 501, "5.5.4", "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> -X", 501, "5.5.4", "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> SIZE=", 501, "5.5.4", "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> BODY=8BIT=MIME", 501, "5.5.4",
-	 "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> X\xc3\xa4=1", 501, "5.5.4",
-	 "Bad parameter syntax"},
-	/* SIZE. */
-	{M, DEF, "FROM:<a@b> SIZE", 501, "5.5.4", "Bad message size syntax"},
-	{M, DEF, "FROM:<a@b> SIZE=12k", 501, "5.5.4",
-	 "Bad message size syntax"},
-	{M, DEF, "FROM:<a@b> SIZE=-1", 501, "5.5.4",
-	 "Bad message size syntax"},
-	{M, DEF, "FROM:<a@b> SIZE=10240001", 552, "5.3.4",
-	 "Message size exceeds fixed limit"},
-	{M, LIMIT, "FROM:<a@b> SIZE=18446744073709551616", 552, "5.3.4",
-	 "Message size exceeds fixed limit"},
-	{M, DEF, "FROM:<a@b> SIZE=99999999999999999999999999", 552, "5.3.4",
-	 "Message size exceeds fixed limit"},
-	/* BODY, SMTPUTF8, RET. */
-	{M, DEF, "FROM:<a@b> BODY=8BIT", 501, "5.5.4",
-	 "Unsupported BODY parameter value"},
-	{M, DEF, "FROM:<a@b> BODY", 501, "5.5.4",
-	 "Unsupported BODY parameter value"},
-	{M, DEF, "FROM:<a@b> SMTPUTF8=yes", 501, "5.5.4",
-	 "Bad SMTPUTF8 parameter syntax"},
-	{M, DEF, "FROM:<a@b> RET=ALL", 501, "5.5.4",
-	 "Bad RET parameter syntax"},
-	{M, DEF, "FROM:<a@b> RET", 501, "5.5.4", "Bad RET parameter syntax"},
-	/* ENVID and AUTH: xtext, and nothing that decodes to a control. */
-	{M, DEF, "FROM:<a@b> ENVID", 501, "5.5.4",
-	 "Bad ENVID parameter syntax"},
-	{M, DEF, "FROM:<a@b> ENVID=a+0Db", 501, "5.5.4",
-	 "Bad ENVID parameter syntax"},
-	{M, DEF, "FROM:<a@b> ENVID=a+0Ab", 501, "5.5.4",
-	 "Bad ENVID parameter syntax"},
-	{M, DEF, "FROM:<a@b> ENVID=a+00b", 501, "5.5.4",
-	 "Bad ENVID parameter syntax"},
-	{M, DEF, "FROM:<a@b> ENVID=a+C3+A4", 501, "5.5.4",
-	 "Bad ENVID parameter syntax"},
-	{M, DEF, "FROM:<a@b> ENVID=a+4", 501, "5.5.4",
-	 "Bad ENVID parameter syntax"},
-	{M, DEF, "FROM:<a@b> ENVID=a+xy", 501, "5.5.4",
-	 "Bad ENVID parameter syntax"},
-	{M, DEF,
-	 "FROM:<a@b> ENVID=12345678901234567890123456789012345678901234567890"
-	 "123456789012345678901234567890123456789012345678901",
-	 501, "5.5.4", "Bad ENVID parameter syntax"},
-	{M, DEF, "FROM:<a@b> AUTH", 501, "5.5.4", "Bad AUTH parameter syntax"},
-	{M, DEF, "FROM:<a@b> AUTH=a+0D+0AX-Injected:+20yes", 501, "5.5.4",
-	 "Bad AUTH parameter syntax"},
-	{M, DEF, "FROM:<a@b> AUTH=a+20b", 501, "5.5.4",
-	 "Bad AUTH parameter syntax"},
-	{M, DEF, "FROM:<a@b> AUTH=a\rb", 501, "5.5.4", "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> ENVID=a\nb", 501, "5.5.4", "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> RET=FULL\r", 501, "5.5.4", "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> SIZE=1\x01", 501, "5.5.4", "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> SMTPUTF8\r", 501, "5.5.4", "Bad parameter syntax"},
-	{M, DEF, "FROM:<a@b> BODY=7BIT\x7f", 501, "5.5.4",
-	 "Bad parameter syntax"},
-	/* NOTIFY. */
-	{R, DEF, "TO:<a@b> NOTIFY", 501, "5.5.4", "Bad NOTIFY parameter syntax"},
-	{R, DEF, "TO:<a@b> NOTIFY=NEVER,SUCCESS", 501, "5.5.4",
-	 "Bad NOTIFY parameter syntax"},
-	{R, DEF, "TO:<a@b> NOTIFY=SUCCESS,NEVER", 501, "5.5.4",
-	 "Bad NOTIFY parameter syntax"},
-	{R, DEF, "TO:<a@b> NOTIFY=SUCCESS,", 501, "5.5.4",
-	 "Bad NOTIFY parameter syntax"},
-	{R, DEF, "TO:<a@b> NOTIFY=,DELAY", 501, "5.5.4",
-	 "Bad NOTIFY parameter syntax"},
-	{R, DEF, "TO:<a@b> NOTIFY=SOMETIMES", 501, "5.5.4",
-	 "Bad NOTIFY parameter syntax"},
-	{R, DEF, "TO:<a@b> NOTIFY=NEVERX", 501, "5.5.4",
-	 "Bad NOTIFY parameter syntax"},
-	{R, DEF, "TO:<a@b> NOTIFY=\rSUCCESS", 501, "5.5.4",
-	 "Bad parameter syntax"},
-	/* ORCPT. */
-	{R, DEF, "TO:<a@b> ORCPT", 501, "5.5.4", "Bad ORCPT parameter syntax"},
-	{R, DEF, "TO:<a@b> ORCPT=a@b", 501, "5.5.4",
-	 "Bad ORCPT parameter syntax"},
-	{R, DEF, "TO:<a@b> ORCPT=;a@b", 501, "5.5.4",
-	 "Bad ORCPT parameter syntax"},
-	{R, DEF, "TO:<a@b> ORCPT=rfc822;", 501, "5.5.4",
-	 "Bad ORCPT parameter syntax"},
-	{R, DEF, "TO:<a@b> ORCPT=rfc_822;a@b", 501, "5.5.4",
-	 "Bad ORCPT parameter syntax"},
-	{R, DEF, "TO:<a@b> ORCPT=rfc822;a+0Ab", 501, "5.5.4",
-	 "Bad ORCPT parameter syntax"},
-	{R, DEF, "TO:<a@b> ORCPT=rfc822;a+0D+0A.+0D+0A", 501, "5.5.4",
-	 "Bad ORCPT parameter syntax"},
-	{R, DEF, "TO:<a@b> ORCPT=rfc822;a+00", 501, "5.5.4",
-	 "Bad ORCPT parameter syntax"},
-	{R, DEF, "TO:<a@b> ORCPT=rfc822;a\rb", 501, "5.5.4",
-	 "Bad parameter syntax"},
+    /* The command syntax. */
+    {M, DEF, "", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
+    {M, DEF, "FROM", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
+    {M, DEF, "FROM:", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
+    {M, DEF, "TO:<a@b>", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
+    {M, DEF, "FROM <a@b>", 501, "5.5.4", "Syntax: MAIL FROM:<address>"},
+    {R, DEF, "FROM:<a@b>", 501, "5.5.4", "Syntax: RCPT TO:<address>"},
+    {R, DEF, "TO: ", 501, "5.5.4", "Syntax: RCPT TO:<address>"},
+    /* Bad paths. */
+    {M, DEF, "FROM:<a@b", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@b>x", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@b>>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<<a@b>>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<@b>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@b@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a b@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a(b)@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a;rm -rf@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@b..c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@.b>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@b.>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@b!c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<\"unterminated@b>", 501, "5.1.7",
+     "Bad sender address syntax"},
+    {M, DEF, "FROM:<\"\"@b>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<\"a\"b@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {R, DEF, "TO:<>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, DEF, "TO:<a@[192.0.2.256]>", 501, "5.1.3",
+     "Bad recipient address syntax"},
+    {R, DEF, "TO:<a@[IPv6:2001:db8::g]>", 501, "5.1.3",
+     "Bad recipient address syntax"},
+    {R, DEF, "TO:<a@[tag:x]>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, DEF, "TO:<a@[]>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, DEF, "TO:<a@[192.0.2.1>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, DEF, "TO:<@a:>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, DEF, "TO:<@a,b:c@d>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, DEF, "TO:<@a>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, DEF, "TO:<@,@b:c@d>", 501, "5.1.3", "Bad recipient address syntax"},
+    /* Strict mode. */
+    {M, STRICT, "FROM: <a@b>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, STRICT, "FROM:a@b", 501, "5.1.7", "Bad sender address syntax"},
+    {R, STRICT, "TO:<a..b@c>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, STRICT, "TO:<.a@c>", 501, "5.1.3", "Bad recipient address syntax"},
+    {R, STRICT, "TO:<user>", 501, "5.1.3", "Bad recipient address syntax"},
+    /* Controls never pass, quoted or not. */
+    {M, DEF, "FROM:<a\rb@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a\nb@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<\"a\rb\"@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<\"a\\\rb\"@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<\"a\x7f\"@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a\x01@c>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@c\r>", 501, "5.1.7", "Bad sender address syntax"},
+    {M, DEF, "FROM:<a\t@c>", 501, "5.1.7", "Bad sender address syntax"},
+    /* 8-bit needs SMTPUTF8, declared, and well-formed. */
+    {M, DEF, "FROM:<j\xc3\xb6rg@example.com>", 553, "5.6.7",
+     "Must declare SMTPUTF8"},
+    {R, DEF, "TO:<j\xc3\xb6rg@example.com>", 553, "5.6.7",
+     "Must declare SMTPUTF8"},
+    {M, NOUTF8, "FROM:<j\xc3\xb6rg@example.com> SMTPUTF8", 555, "5.5.4",
+     "Unsupported option: SMTPUTF8"},
+    {M, DEF, "FROM:<j\xc3rg@example.com> SMTPUTF8", 501, "5.1.7",
+     "Bad sender address syntax"},
+    {M, DEF, "FROM:<a@\xc0\xaf.example> SMTPUTF8", 501, "5.1.7",
+     "Bad sender address syntax"},
+    {R, DECL, "TO:<\xed\xa0\x80@example.com>", 501, "5.1.3",
+     "Bad recipient address syntax"},
+    /* Parameters: unknown, wrong command, not offered, duplicate. */
+    {M, DEF, "FROM:<a@b> FOO=bar", 555, "5.5.4", "Unsupported option: FOO"},
+    {M, DEF, "FROM:<a@b> NOTIFY=NEVER", 555, "5.5.4",
+     "Unsupported option: NOTIFY"},
+    {R, DEF, "TO:<a@b> SIZE=10", 555, "5.5.4", "Unsupported option: SIZE"},
+    {M, NODSN, "FROM:<a@b> RET=FULL", 555, "5.5.4", "Unsupported option: RET"},
+    {M, NODSN, "FROM:<a@b> ENVID=x", 555, "5.5.4", "Unsupported option: ENVID"},
+    {M, NODSN, "FROM:<a@b> AUTH=<>", 555, "5.5.4", "Unsupported option: AUTH"},
+    {R, NODSN, "TO:<a@b> NOTIFY=NEVER", 555, "5.5.4",
+     "Unsupported option: NOTIFY"},
+    {R, NODSN, "TO:<a@b> ORCPT=rfc822;a@b", 555, "5.5.4",
+     "Unsupported option: ORCPT"},
+    {M, DEF, "FROM:<a@b> SIZE=1 size=2", 501, "5.5.4",
+     "Duplicate SIZE parameter"},
+    {M, DEF, "FROM:<a@b> BODY=7BIT BODY=7BIT", 501, "5.5.4",
+     "Duplicate BODY parameter"},
+    {R, DEF, "TO:<a@b> NOTIFY=NEVER NOTIFY=NEVER", 501, "5.5.4",
+     "Duplicate NOTIFY parameter"},
+    {M, DEF, "FROM:<a@b> =x", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> -X", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> SIZE=", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> BODY=8BIT=MIME", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> X\xc3\xa4=1", 501, "5.5.4", "Bad parameter syntax"},
+    /* SIZE. */
+    {M, DEF, "FROM:<a@b> SIZE", 501, "5.5.4", "Bad message size syntax"},
+    {M, DEF, "FROM:<a@b> SIZE=12k", 501, "5.5.4", "Bad message size syntax"},
+    {M, DEF, "FROM:<a@b> SIZE=-1", 501, "5.5.4", "Bad message size syntax"},
+    {M, DEF, "FROM:<a@b> SIZE=10240001", 552, "5.3.4",
+     "Message size exceeds fixed limit"},
+    {M, LIMIT, "FROM:<a@b> SIZE=18446744073709551616", 552, "5.3.4",
+     "Message size exceeds fixed limit"},
+    {M, DEF, "FROM:<a@b> SIZE=99999999999999999999999999", 552, "5.3.4",
+     "Message size exceeds fixed limit"},
+    /* BODY, SMTPUTF8, RET. */
+    {M, DEF, "FROM:<a@b> BODY=8BIT", 501, "5.5.4",
+     "Unsupported BODY parameter value"},
+    {M, DEF, "FROM:<a@b> BODY", 501, "5.5.4",
+     "Unsupported BODY parameter value"},
+    {M, DEF, "FROM:<a@b> SMTPUTF8=yes", 501, "5.5.4",
+     "Bad SMTPUTF8 parameter syntax"},
+    {M, DEF, "FROM:<a@b> RET=ALL", 501, "5.5.4", "Bad RET parameter syntax"},
+    {M, DEF, "FROM:<a@b> RET", 501, "5.5.4", "Bad RET parameter syntax"},
+    /* ENVID and AUTH: xtext, and nothing that decodes to a control. */
+    {M, DEF, "FROM:<a@b> ENVID", 501, "5.5.4", "Bad ENVID parameter syntax"},
+    {M, DEF, "FROM:<a@b> ENVID=a+0Db", 501, "5.5.4",
+     "Bad ENVID parameter syntax"},
+    {M, DEF, "FROM:<a@b> ENVID=a+0Ab", 501, "5.5.4",
+     "Bad ENVID parameter syntax"},
+    {M, DEF, "FROM:<a@b> ENVID=a+00b", 501, "5.5.4",
+     "Bad ENVID parameter syntax"},
+    {M, DEF, "FROM:<a@b> ENVID=a+C3+A4", 501, "5.5.4",
+     "Bad ENVID parameter syntax"},
+    {M, DEF, "FROM:<a@b> ENVID=a+4", 501, "5.5.4",
+     "Bad ENVID parameter syntax"},
+    {M, DEF, "FROM:<a@b> ENVID=a+xy", 501, "5.5.4",
+     "Bad ENVID parameter syntax"},
+    {M, DEF,
+     "FROM:<a@b> ENVID=12345678901234567890123456789012345678901234567890"
+     "123456789012345678901234567890123456789012345678901",
+     501, "5.5.4", "Bad ENVID parameter syntax"},
+    {M, DEF, "FROM:<a@b> AUTH", 501, "5.5.4", "Bad AUTH parameter syntax"},
+    {M, DEF, "FROM:<a@b> AUTH=a+0D+0AX-Injected:+20yes", 501, "5.5.4",
+     "Bad AUTH parameter syntax"},
+    {M, DEF, "FROM:<a@b> AUTH=a+20b", 501, "5.5.4",
+     "Bad AUTH parameter syntax"},
+    {M, DEF, "FROM:<a@b> AUTH=a\rb", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> ENVID=a\nb", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> RET=FULL\r", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> SIZE=1\x01", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> SMTPUTF8\r", 501, "5.5.4", "Bad parameter syntax"},
+    {M, DEF, "FROM:<a@b> BODY=7BIT\x7f", 501, "5.5.4", "Bad parameter syntax"},
+    /* NOTIFY. */
+    {R, DEF, "TO:<a@b> NOTIFY", 501, "5.5.4", "Bad NOTIFY parameter syntax"},
+    {R, DEF, "TO:<a@b> NOTIFY=NEVER,SUCCESS", 501, "5.5.4",
+     "Bad NOTIFY parameter syntax"},
+    {R, DEF, "TO:<a@b> NOTIFY=SUCCESS,NEVER", 501, "5.5.4",
+     "Bad NOTIFY parameter syntax"},
+    {R, DEF, "TO:<a@b> NOTIFY=SUCCESS,", 501, "5.5.4",
+     "Bad NOTIFY parameter syntax"},
+    {R, DEF, "TO:<a@b> NOTIFY=,DELAY", 501, "5.5.4",
+     "Bad NOTIFY parameter syntax"},
+    {R, DEF, "TO:<a@b> NOTIFY=SOMETIMES", 501, "5.5.4",
+     "Bad NOTIFY parameter syntax"},
+    {R, DEF, "TO:<a@b> NOTIFY=NEVERX", 501, "5.5.4",
+     "Bad NOTIFY parameter syntax"},
+    {R, DEF, "TO:<a@b> NOTIFY=\rSUCCESS", 501, "5.5.4", "Bad parameter syntax"},
+    /* ORCPT. */
+    {R, DEF, "TO:<a@b> ORCPT", 501, "5.5.4", "Bad ORCPT parameter syntax"},
+    {R, DEF, "TO:<a@b> ORCPT=a@b", 501, "5.5.4", "Bad ORCPT parameter syntax"},
+    {R, DEF, "TO:<a@b> ORCPT=;a@b", 501, "5.5.4", "Bad ORCPT parameter syntax"},
+    {R, DEF, "TO:<a@b> ORCPT=rfc822;", 501, "5.5.4",
+     "Bad ORCPT parameter syntax"},
+    {R, DEF, "TO:<a@b> ORCPT=rfc_822;a@b", 501, "5.5.4",
+     "Bad ORCPT parameter syntax"},
+    {R, DEF, "TO:<a@b> ORCPT=rfc822;a+0Ab", 501, "5.5.4",
+     "Bad ORCPT parameter syntax"},
+    {R, DEF, "TO:<a@b> ORCPT=rfc822;a+0D+0A.+0D+0A", 501, "5.5.4",
+     "Bad ORCPT parameter syntax"},
+    {R, DEF, "TO:<a@b> ORCPT=rfc822;a+00", 501, "5.5.4",
+     "Bad ORCPT parameter syntax"},
+    {R, DEF, "TO:<a@b> ORCPT=rfc822;a\rb", 501, "5.5.4",
+     "Bad parameter syntax"},
 };
 
 static void test_valid(void **state)
@@ -389,9 +366,9 @@ static void test_unbracketed_quoted(void **state)
 	struct smtp_addr_err err;
 
 	(void)state;
-	assert_int_equal(smtp_addr_parse(R, "TO:\"a b\"@c NOTIFY=DELAY", &o,
-					 &args, &err),
-			 0);
+	assert_int_equal(
+	    smtp_addr_parse(R, "TO:\"a b\"@c NOTIFY=DELAY", &o, &args, &err),
+	    0);
 	assert_string_equal(args.addr, "a b@c");
 	assert_int_equal(args.notify, SMTP_NOTIFY_DELAY);
 	smtp_addr_args_free(&args);
@@ -405,12 +382,12 @@ static void test_mail_params(void **state)
 
 	(void)state;
 	assert_int_equal(
-		smtp_addr_parse(M,
-				"FROM:<a@b> size=10240000 body=8bitmime "
-				"SMTPUTF8 ret=hdrs ENVID=QQ+2B+3Dx "
-				"AUTH=user+2Bx@example.com",
-				&o, &args, &err),
-		0);
+	    smtp_addr_parse(M,
+			    "FROM:<a@b> size=10240000 body=8bitmime "
+			    "SMTPUTF8 ret=hdrs ENVID=QQ+2B+3Dx "
+			    "AUTH=user+2Bx@example.com",
+			    &o, &args, &err),
+	    0);
 	assert_int_equal(args.has_size, 1);
 	assert_true(args.size == 10240000);
 	assert_int_equal(args.body, SMTP_BODY_8BITMIME);
@@ -420,8 +397,9 @@ static void test_mail_params(void **state)
 	assert_string_equal(args.auth, "user+x@example.com");
 	smtp_addr_args_free(&args);
 
-	assert_int_equal(smtp_addr_parse(M, "FROM:<> BODY=BINARYMIME AUTH=<> "
-					    "RET=FULL ENVID=a+20b",
+	assert_int_equal(smtp_addr_parse(M,
+					 "FROM:<> BODY=BINARYMIME AUTH=<> "
+					 "RET=FULL ENVID=a+20b",
 					 &o, &args, &err),
 			 0);
 	assert_string_equal(args.addr, "");
@@ -434,14 +412,14 @@ static void test_mail_params(void **state)
 
 	/* SIZE without a limit: any 64-bit value. */
 	o = opts_of(LIMIT);
-	assert_int_equal(smtp_addr_parse(M, "FROM:<a@b> SIZE=18446744073709551615",
+	assert_int_equal(smtp_addr_parse(M,
+					 "FROM:<a@b> SIZE=18446744073709551615",
 					 &o, &args, &err),
 			 0);
 	assert_true(args.size == UINT64_MAX);
 	smtp_addr_args_free(&args);
-	assert_int_equal(smtp_addr_parse(M, "FROM:<a@b> SIZE=0", &o, &args,
-					 &err),
-			 0);
+	assert_int_equal(
+	    smtp_addr_parse(M, "FROM:<a@b> SIZE=0", &o, &args, &err), 0);
 	assert_int_equal(args.has_size, 1);
 	assert_true(args.size == 0);
 	smtp_addr_args_free(&args);
@@ -454,19 +432,19 @@ static void test_rcpt_params(void **state)
 	struct smtp_addr_err err;
 
 	(void)state;
-	assert_int_equal(smtp_addr_parse(R, "TO:<a@b> NOTIFY=success,Delay,"
-					    "FAILURE ORCPT=rfc822;x+2By@"
-					    "example.com",
+	assert_int_equal(smtp_addr_parse(R,
+					 "TO:<a@b> NOTIFY=success,Delay,"
+					 "FAILURE ORCPT=rfc822;x+2By@"
+					 "example.com",
 					 &o, &args, &err),
 			 0);
 	assert_int_equal(args.notify, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_DELAY |
-					      SMTP_NOTIFY_FAILURE);
+					  SMTP_NOTIFY_FAILURE);
 	assert_string_equal(args.orcpt_type, "rfc822");
 	assert_string_equal(args.orcpt_addr, "x+y@example.com");
 	smtp_addr_args_free(&args);
-	assert_int_equal(smtp_addr_parse(R, "TO:<a@b> NOTIFY=never", &o, &args,
-					 &err),
-			 0);
+	assert_int_equal(
+	    smtp_addr_parse(R, "TO:<a@b> NOTIFY=never", &o, &args, &err), 0);
 	assert_int_equal(args.notify, SMTP_NOTIFY_NEVER);
 	assert_null(args.orcpt_type);
 	smtp_addr_args_free(&args);
@@ -549,14 +527,14 @@ static void test_xtext(void **state)
 static void test_externalize(void **state)
 {
 	static const char *const cases[][2] = {
-		{"user@example.com", "user@example.com"},
-		{"john doe@example.com", "\"john doe\"@example.com"},
-		{"a\"b@c", "\"a\\\"b\"@c"},
-		{"a@b@c", "\"a@b\"@c"},
-		{"postmaster", "postmaster"},
-		{"", ""},
-		{"@c", "\"\"@c"},
-		{"a.@c", "\"a.\"@c"},
+	    {"user@example.com", "user@example.com"},
+	    {"john doe@example.com", "\"john doe\"@example.com"},
+	    {"a\"b@c", "\"a\\\"b\"@c"},
+	    {"a@b@c", "\"a@b\"@c"},
+	    {"postmaster", "postmaster"},
+	    {"", ""},
+	    {"@c", "\"\"@c"},
+	    {"a.@c", "\"a.\"@c"},
 	};
 	struct strbuf *out = strbuf_new(256);
 	size_t i;
@@ -574,8 +552,8 @@ static void test_utf8(void **state)
 {
 	(void)state;
 	assert_true(smtp_addr_utf8_valid("abc", 3));
-	assert_true(smtp_addr_utf8_valid("\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80",
-					 9));
+	assert_true(
+	    smtp_addr_utf8_valid("\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80", 9));
 	assert_false(smtp_addr_utf8_valid("\xc3", 1));	       /* short */
 	assert_false(smtp_addr_utf8_valid("\xc0\x80", 2));     /* overlong */
 	assert_false(smtp_addr_utf8_valid("\xe0\x80\xaf", 3)); /* overlong */
@@ -589,15 +567,15 @@ static void test_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_unbracketed_quoted),
-		cmocka_unit_test(test_mail_params),
-		cmocka_unit_test(test_rcpt_params),
-		cmocka_unit_test(test_path_length),
-		cmocka_unit_test(test_xtext),
-		cmocka_unit_test(test_externalize),
-		cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_unbracketed_quoted),
+	    cmocka_unit_test(test_mail_params),
+	    cmocka_unit_test(test_rcpt_params),
+	    cmocka_unit_test(test_path_length),
+	    cmocka_unit_test(test_xtext),
+	    cmocka_unit_test(test_externalize),
+	    cmocka_unit_test(test_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,15 +17,16 @@
 #define S(lit) lit, sizeof(lit) - 1
 
 /* Read one line from in; returns the status, *used the bytes taken. */
-static enum smtp_cmd_status read_one(struct smtp_cmd_reader *rd,
-				     const char *in, size_t len, size_t *used)
+static enum smtp_cmd_status read_one(struct smtp_cmd_reader *rd, const char *in,
+				     size_t len, size_t *used)
 {
 	return smtp_cmd_read(rd, in, len, used);
 }
 
 static void test_crlf_lines_and_pipelining(void **state)
 {
-	struct smtp_cmd_reader *rd = smtp_cmd_reader_new(2048, SMTP_NEWLINE_NORMALIZE);
+	struct smtp_cmd_reader *rd =
+	    smtp_cmd_reader_new(2048, SMTP_NEWLINE_NORMALIZE);
 	const char in[] = "EHLO a\r\nMAIL FROM:<x>\r\nRCPT";
 	size_t used, pos = 0;
 
@@ -52,7 +53,8 @@ static void test_crlf_lines_and_pipelining(void **state)
 
 static void test_one_byte_at_a_time(void **state)
 {
-	struct smtp_cmd_reader *rd = smtp_cmd_reader_new(16, SMTP_NEWLINE_NORMALIZE);
+	struct smtp_cmd_reader *rd =
+	    smtp_cmd_reader_new(16, SMTP_NEWLINE_NORMALIZE);
 	const char in[] = "NOOP\r\nHELO\rx\r\n";
 	const char *want[] = {"NOOP", "HELO\rx"};
 	size_t i, used, n = 0;
@@ -63,7 +65,8 @@ static void test_one_byte_at_a_time(void **state)
 
 		assert_int_equal(used, 1);
 		if (st == SMTP_CMD_LINE)
-			assert_string_equal(smtp_cmd_reader_line(rd), want[n++]);
+			assert_string_equal(smtp_cmd_reader_line(rd),
+					    want[n++]);
 		else
 			assert_int_equal(st, SMTP_CMD_MORE);
 	}
@@ -73,8 +76,8 @@ static void test_one_byte_at_a_time(void **state)
 
 static void test_bare_lf_modes(void **state)
 {
-	struct smtp_cmd_reader *rd = smtp_cmd_reader_new(2048,
-							 SMTP_NEWLINE_NORMALIZE);
+	struct smtp_cmd_reader *rd =
+	    smtp_cmd_reader_new(2048, SMTP_NEWLINE_NORMALIZE);
 	size_t used;
 
 	(void)state;
@@ -100,14 +103,14 @@ static void test_bare_lf_modes(void **state)
 
 static void test_too_long(void **state)
 {
-	struct smtp_cmd_reader *rd = smtp_cmd_reader_new(8, SMTP_NEWLINE_NORMALIZE);
+	struct smtp_cmd_reader *rd =
+	    smtp_cmd_reader_new(8, SMTP_NEWLINE_NORMALIZE);
 	size_t used, total = 0, i;
 	char chunk[1000];
 
 	(void)state;
 	/* Exactly the limit fits, CR LF not counted. */
-	assert_int_equal(read_one(rd, S("12345678\r\n"), &used),
-			 SMTP_CMD_LINE);
+	assert_int_equal(read_one(rd, S("12345678\r\n"), &used), SMTP_CMD_LINE);
 	assert_string_equal(smtp_cmd_reader_line(rd), "12345678");
 	assert_int_equal(read_one(rd, S("123456789\r\nNOOP\r\n"), &used),
 			 SMTP_CMD_TOO_LONG);
@@ -134,13 +137,13 @@ static void test_too_long(void **state)
 
 static void test_nul(void **state)
 {
-	struct smtp_cmd_reader *rd = smtp_cmd_reader_new(2048, SMTP_NEWLINE_NORMALIZE);
+	struct smtp_cmd_reader *rd =
+	    smtp_cmd_reader_new(2048, SMTP_NEWLINE_NORMALIZE);
 	const char in[] = "MAIL FROM:<a\0b>\r\nNOOP\r\n";
 	size_t used;
 
 	(void)state;
-	assert_int_equal(read_one(rd, in, sizeof(in) - 1, &used),
-			 SMTP_CMD_NUL);
+	assert_int_equal(read_one(rd, in, sizeof(in) - 1, &used), SMTP_CMD_NUL);
 	assert_int_equal(used, 17);
 	assert_int_equal(read_one(rd, in + used, sizeof(in) - 1 - used, &used),
 			 SMTP_CMD_LINE);
@@ -152,7 +155,8 @@ static void test_nul(void **state)
 
 static void test_reset(void **state)
 {
-	struct smtp_cmd_reader *rd = smtp_cmd_reader_new(2048, SMTP_NEWLINE_NORMALIZE);
+	struct smtp_cmd_reader *rd =
+	    smtp_cmd_reader_new(2048, SMTP_NEWLINE_NORMALIZE);
 	size_t used;
 
 	(void)state;
@@ -191,33 +195,32 @@ static void test_parse_verbs(void **state)
 		const char *name;
 		const char *arg;
 	} cases[] = {
-		{"EHLO client.example", SMTP_VERB_EHLO, "EHLO",
-		 "client.example"},
-		{"ehlo   client.example  ", SMTP_VERB_EHLO, "EHLO",
-		 "client.example"},
-		{"HeLo x", SMTP_VERB_HELO, "HELO", "x"},
-		{"MAIL FROM:<a@b> SIZE=10", SMTP_VERB_MAIL, "MAIL",
-		 "FROM:<a@b> SIZE=10"},
-		{"rcpt\tTO:<a@b>", SMTP_VERB_RCPT, "RCPT", "TO:<a@b>"},
-		{"DATA", SMTP_VERB_DATA, "DATA", ""},
-		{"BDAT 10 LAST", SMTP_VERB_BDAT, "BDAT", "10 LAST"},
-		{"RSET", SMTP_VERB_RSET, "RSET", ""},
-		{"noop", SMTP_VERB_NOOP, "NOOP", ""},
-		{"QUIT", SMTP_VERB_QUIT, "QUIT", ""},
-		{"VRFY postmaster", SMTP_VERB_VRFY, "VRFY", "postmaster"},
-		{"HELP", SMTP_VERB_HELP, "HELP", ""},
-		{"StartTLS", SMTP_VERB_STARTTLS, "STARTTLS", ""},
-		{"AUTH PLAIN AGJvYgBzZWNyZXQ=", SMTP_VERB_AUTH, "AUTH",
-		 "PLAIN AGJvYgBzZWNyZXQ="},
-		{"  NOOP", SMTP_VERB_NOOP, "NOOP", ""},
-		{"", SMTP_VERB_EMPTY, "", ""},
-		{" \t ", SMTP_VERB_EMPTY, "", ""},
-		{"ETRN x", SMTP_VERB_UNKNOWN, "", "x"},
-		{"XCLIENT ADDR=1.2.3.4", SMTP_VERB_UNKNOWN, "", "ADDR=1.2.3.4"},
-		{"MAIL:FROM", SMTP_VERB_UNKNOWN, "", ""},
-		{"MAILX", SMTP_VERB_UNKNOWN, "", ""},
-		{"NOOP\r", SMTP_VERB_UNKNOWN, "", ""},
-		{"GET / HTTP/1.0", SMTP_VERB_UNKNOWN, "", "/ HTTP/1.0"},
+	    {"EHLO client.example", SMTP_VERB_EHLO, "EHLO", "client.example"},
+	    {"ehlo   client.example  ", SMTP_VERB_EHLO, "EHLO",
+	     "client.example"},
+	    {"HeLo x", SMTP_VERB_HELO, "HELO", "x"},
+	    {"MAIL FROM:<a@b> SIZE=10", SMTP_VERB_MAIL, "MAIL",
+	     "FROM:<a@b> SIZE=10"},
+	    {"rcpt\tTO:<a@b>", SMTP_VERB_RCPT, "RCPT", "TO:<a@b>"},
+	    {"DATA", SMTP_VERB_DATA, "DATA", ""},
+	    {"BDAT 10 LAST", SMTP_VERB_BDAT, "BDAT", "10 LAST"},
+	    {"RSET", SMTP_VERB_RSET, "RSET", ""},
+	    {"noop", SMTP_VERB_NOOP, "NOOP", ""},
+	    {"QUIT", SMTP_VERB_QUIT, "QUIT", ""},
+	    {"VRFY postmaster", SMTP_VERB_VRFY, "VRFY", "postmaster"},
+	    {"HELP", SMTP_VERB_HELP, "HELP", ""},
+	    {"StartTLS", SMTP_VERB_STARTTLS, "STARTTLS", ""},
+	    {"AUTH PLAIN AGJvYgBzZWNyZXQ=", SMTP_VERB_AUTH, "AUTH",
+	     "PLAIN AGJvYgBzZWNyZXQ="},
+	    {"  NOOP", SMTP_VERB_NOOP, "NOOP", ""},
+	    {"", SMTP_VERB_EMPTY, "", ""},
+	    {" \t ", SMTP_VERB_EMPTY, "", ""},
+	    {"ETRN x", SMTP_VERB_UNKNOWN, "", "x"},
+	    {"XCLIENT ADDR=1.2.3.4", SMTP_VERB_UNKNOWN, "", "ADDR=1.2.3.4"},
+	    {"MAIL:FROM", SMTP_VERB_UNKNOWN, "", ""},
+	    {"MAILX", SMTP_VERB_UNKNOWN, "", ""},
+	    {"NOOP\r", SMTP_VERB_UNKNOWN, "", ""},
+	    {"GET / HTTP/1.0", SMTP_VERB_UNKNOWN, "", "/ HTTP/1.0"},
 	};
 	struct smtp_cmd cmd;
 	char line[128];
@@ -241,14 +244,14 @@ static void test_parse_verbs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crlf_lines_and_pipelining),
-		cmocka_unit_test(test_one_byte_at_a_time),
-		cmocka_unit_test(test_bare_lf_modes),
-		cmocka_unit_test(test_too_long),
-		cmocka_unit_test(test_nul),
-		cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_newline_parse),
-		cmocka_unit_test(test_parse_verbs),
+	    cmocka_unit_test(test_crlf_lines_and_pipelining),
+	    cmocka_unit_test(test_one_byte_at_a_time),
+	    cmocka_unit_test(test_bare_lf_modes),
+	    cmocka_unit_test(test_too_long),
+	    cmocka_unit_test(test_nul),
+	    cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_newline_parse),
+	    cmocka_unit_test(test_parse_verbs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,11 +58,11 @@ static void run_init(struct run *r, size_t line_limit, uint64_t size_limit,
 		     enum smtp_newline mode)
 {
 	struct smtp_data_params p = {
-		.line_limit = line_limit,
-		.size_limit = size_limit,
-		.mode = mode,
-		.out = sink_out,
-		.ctx = &r->sink,
+	    .line_limit = line_limit,
+	    .size_limit = size_limit,
+	    .mode = mode,
+	    .out = sink_out,
+	    .ctx = &r->sink,
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -141,9 +141,8 @@ static void test_empty_message(void **state)
  * transaction) must stay inside this message.
  */
 static const char *const smuggle_seqs[] = {
-	"\n.\n",   "\n.\r\n", "\r.\r\n", "\r\n.\r",	 "\r\n.\n",
-	"\n.\r",   "\r.\n",   "\r.\r",	 "\r\n.\r\r\n", "\n.\n\r\n",
-	"\n.\r\r\n",   "\r\r\n.\n",
+    "\n.\n", "\n.\r\n", "\r.\r\n",     "\r\n.\r",   "\r\n.\n",	 "\n.\r",
+    "\r.\n", "\r.\r",	"\r\n.\r\r\n", "\n.\n\r\n", "\n.\r\r\n", "\r\r\n.\n",
 };
 
 static int has_bare_lf(const char *s)
@@ -167,8 +166,8 @@ static void smuggle_one(const char *prefix, const char *seq,
 	struct run r;
 	size_t chunk;
 
-	strbuf_printf(in, "Subject: first\r\n\r\n%s%s%s%sQUIT\r\n", prefix,
-		      seq, smuggled, real_end);
+	strbuf_printf(in, "Subject: first\r\n\r\n%s%s%s%sQUIT\r\n", prefix, seq,
+		      smuggled, real_end);
 	for (chunk = 0; chunk <= 3; chunk++) {
 		data_once(&r, "", 0, mode);
 		run_feed(&r, strbuf_str(in), strbuf_len(in), chunk);
@@ -181,8 +180,9 @@ static void smuggle_one(const char *prefix, const char *seq,
 		} else {
 			assert_int_equal(smtp_data_stats(r.sd)->result,
 					 SMTP_DATA_OK);
-			assert_non_null(strstr(strbuf_str(r.sink.text),
-					       "MAIL FROM:<admin@bank.example>\n"));
+			assert_non_null(
+			    strstr(strbuf_str(r.sink.text),
+				   "MAIL FROM:<admin@bank.example>\n"));
 			assert_non_null(strstr(strbuf_str(r.sink.text),
 					       "N:From: admin@bank.example\n"));
 		}
@@ -194,8 +194,8 @@ static void smuggle_one(const char *prefix, const char *seq,
 static void test_smuggling_sequences(void **state)
 {
 	static const enum smtp_newline modes[] = {
-		SMTP_NEWLINE_NORMALIZE, SMTP_NEWLINE_NOTE, SMTP_NEWLINE_NO,
-		SMTP_NEWLINE_REJECT};
+	    SMTP_NEWLINE_NORMALIZE, SMTP_NEWLINE_NOTE, SMTP_NEWLINE_NO,
+	    SMTP_NEWLINE_REJECT};
 	size_t i, m;
 
 	(void)state;
@@ -212,8 +212,7 @@ static void test_smuggling_sequences(void **state)
 /* Directly at the start of DATA (after the DATA command's CR LF). */
 static void test_smuggling_at_start(void **state)
 {
-	static const char *const seqs[] = {".\n", ".\r", ".\rX\r\n",
-					   "\n.\r\n"};
+	static const char *const seqs[] = {".\n", ".\r", ".\rX\r\n", "\n.\r\n"};
 	struct run r;
 	size_t i;
 
@@ -239,8 +238,7 @@ static void test_bare_lf_normalize(void **state)
 	assert_int_equal(r.status, SMTP_DATA_END);
 	/* ".\n" is an (unstuffed, empty) line, and the ".\r\n" after it
 	 * does not end the message: its line before ended with bare LF. */
-	assert_string_equal(strbuf_str(r.sink.text),
-			    "N:a\nN:b\nN:\nN:\nN:c\n");
+	assert_string_equal(strbuf_str(r.sink.text), "N:a\nN:b\nN:\nN:\nN:c\n");
 	assert_int_equal(smtp_data_stats(r.sd)->bare_lf, 2);
 	assert_int_equal(smtp_data_stats(r.sd)->result, SMTP_DATA_OK);
 	run_free(&r);
@@ -301,20 +299,20 @@ static void test_long_lines(void **state)
 
 	(void)state;
 	run_init(&r, 4, 0, SMTP_NEWLINE_NORMALIZE);
-	run_feed(&r, S("abcdefghij\r\nabcd\r\nabcd\re\r\nabcd.x\r\n"
-		       ".abcde\r\nabcdefgh\r\n.\r\n"),
+	run_feed(&r,
+		 S("abcdefghij\r\nabcd\r\nabcd\re\r\nabcd.x\r\n"
+		   ".abcde\r\nabcdefgh\r\n.\r\n"),
 		 0);
 	assert_int_equal(r.status, SMTP_DATA_END);
 	/* A line of exactly the limit is one record; the CR held back at
 	 * the limit is data when no LF follows it; a dot after a piece is
 	 * not at the start of a line; the stuffed dot does not count. */
-	assert_string_equal(strbuf_str(r.sink.text),
-			    "L:abcd\nL:efgh\nN:ij\n"
-			    "N:abcd\n"
-			    "L:abcd\nN:\\x0de\n"
-			    "L:abcd\nN:.x\n"
-			    "L:abcd\nN:e\n"
-			    "L:abcd\nN:efgh\n");
+	assert_string_equal(strbuf_str(r.sink.text), "L:abcd\nL:efgh\nN:ij\n"
+						     "N:abcd\n"
+						     "L:abcd\nN:\\x0de\n"
+						     "L:abcd\nN:.x\n"
+						     "L:abcd\nN:e\n"
+						     "L:abcd\nN:efgh\n");
 	assert_int_equal(smtp_data_stats(r.sd)->lines, 6);
 	run_free(&r);
 }
@@ -356,7 +354,8 @@ static void test_size_limit(void **state)
 	run_feed(&r, S("123456789\r\nmore\r\nand more\r\n.\r\nQUIT\r\n"), 0);
 	assert_int_equal(r.status, SMTP_DATA_END);
 	/* Consumed to the end of data, not further, and stopped storing. */
-	assert_int_equal(r.used, strlen("123456789\r\nmore\r\nand more\r\n.\r\n"));
+	assert_int_equal(r.used,
+			 strlen("123456789\r\nmore\r\nand more\r\n.\r\n"));
 	assert_int_equal(smtp_data_stats(r.sd)->result, SMTP_DATA_TOO_BIG);
 	assert_string_equal(strbuf_str(r.sink.text), "");
 	assert_int_equal(smtp_data_stats(r.sd)->size, 9 + 4 + 8 + 6);
@@ -415,9 +414,9 @@ static void test_end_then_more(void **state)
 static void test_chunking_equivalence(void **state)
 {
 	static const char in[] =
-		"Subject: t\r\n..dot\r\nlong-line-here\r\nbare\nlf\r\n"
-		"cr\rin\r\n.\n.\r\n\r.\r\n\0nul\r\nabcdefgh\r\r\n"
-		"\r\n.\r\nRSET\r\n";
+	    "Subject: t\r\n..dot\r\nlong-line-here\r\nbare\nlf\r\n"
+	    "cr\rin\r\n.\n.\r\n\r.\r\n\0nul\r\nabcdefgh\r\r\n"
+	    "\r\n.\r\nRSET\r\n";
 	const size_t len = sizeof(in) - 1;
 	struct run whole, r;
 	size_t split, used1, used2;
@@ -469,7 +468,10 @@ static void test_bdat_chunks(void **state)
 	bdat_init(&r, 2048, 0);
 	/* A chunk of 6 out of a longer buffer: the rest is the next command. */
 	assert_int_equal(smtp_data_bdat_chunk(r.sd, 6), 0);
-	assert_int_equal(smtp_data_feed(r.sd, "ab\r\n.c" "BDAT 4", 12, &used),
+	assert_int_equal(smtp_data_feed(r.sd,
+					"ab\r\n.c"
+					"BDAT 4",
+					12, &used),
 			 SMTP_DATA_END);
 	assert_int_equal(used, 6);
 	/* A second chunk before the first is consumed is refused. */
@@ -534,22 +536,22 @@ static void test_bdat_parse(void **state)
 		uint64_t size;
 		int last;
 	} cases[] = {
-		{"100", 0, 100, 0},
-		{"100 LAST", 0, 100, 1},
-		{"0 last", 0, 0, 1},
-		{"  7 \t LaSt  ", 0, 7, 1},
-		{"7 ", 0, 7, 0},
-		{"18446744073709551615", 0, UINT64_MAX, 0},
-		{"18446744073709551616", -1, 0, 0},
-		{"", -1, 0, 0},
-		{"LAST", -1, 0, 0},
-		{"x", -1, 0, 0},
-		{"-1", -1, 0, 0},
-		{"+1", -1, 0, 0},
-		{"10x", -1, 0, 0},
-		{"10 LASTX", -1, 0, 0},
-		{"10 LAST x", -1, 0, 0},
-		{"10 20", -1, 0, 0},
+	    {"100", 0, 100, 0},
+	    {"100 LAST", 0, 100, 1},
+	    {"0 last", 0, 0, 1},
+	    {"  7 \t LaSt  ", 0, 7, 1},
+	    {"7 ", 0, 7, 0},
+	    {"18446744073709551615", 0, UINT64_MAX, 0},
+	    {"18446744073709551616", -1, 0, 0},
+	    {"", -1, 0, 0},
+	    {"LAST", -1, 0, 0},
+	    {"x", -1, 0, 0},
+	    {"-1", -1, 0, 0},
+	    {"+1", -1, 0, 0},
+	    {"10x", -1, 0, 0},
+	    {"10 LASTX", -1, 0, 0},
+	    {"10 LAST x", -1, 0, 0},
+	    {"10 20", -1, 0, 0},
 	};
 	uint64_t size;
 	int last;
@@ -559,9 +561,9 @@ static void test_bdat_parse(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size = 12345;
 		last = -1;
-		assert_int_equal(smtp_data_bdat_parse(cases[i].arg, &size,
-						       &last),
-				 cases[i].rc);
+		assert_int_equal(
+		    smtp_data_bdat_parse(cases[i].arg, &size, &last),
+		    cases[i].rc);
 		if (cases[i].rc == 0) {
 			assert_true(size == cases[i].size);
 			assert_int_equal(last, cases[i].last);
@@ -572,25 +574,25 @@ static void test_bdat_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_message),
-		cmocka_unit_test(test_empty_message),
-		cmocka_unit_test(test_smuggling_sequences),
-		cmocka_unit_test(test_smuggling_at_start),
-		cmocka_unit_test(test_bare_lf_normalize),
-		cmocka_unit_test(test_bare_lf_reject),
-		cmocka_unit_test(test_bare_cr_is_data),
-		cmocka_unit_test(test_dot_stuffing),
-		cmocka_unit_test(test_long_lines),
-		cmocka_unit_test(test_huge_line_bounded),
-		cmocka_unit_test(test_size_limit),
-		cmocka_unit_test(test_nul_bytes),
-		cmocka_unit_test(test_output_error),
-		cmocka_unit_test(test_end_then_more),
-		cmocka_unit_test(test_chunking_equivalence),
-		cmocka_unit_test(test_bdat_chunks),
-		cmocka_unit_test(test_bdat_unterminated_last),
-		cmocka_unit_test(test_bdat_size_limit),
-		cmocka_unit_test(test_bdat_parse),
+	    cmocka_unit_test(test_plain_message),
+	    cmocka_unit_test(test_empty_message),
+	    cmocka_unit_test(test_smuggling_sequences),
+	    cmocka_unit_test(test_smuggling_at_start),
+	    cmocka_unit_test(test_bare_lf_normalize),
+	    cmocka_unit_test(test_bare_lf_reject),
+	    cmocka_unit_test(test_bare_cr_is_data),
+	    cmocka_unit_test(test_dot_stuffing),
+	    cmocka_unit_test(test_long_lines),
+	    cmocka_unit_test(test_huge_line_bounded),
+	    cmocka_unit_test(test_size_limit),
+	    cmocka_unit_test(test_nul_bytes),
+	    cmocka_unit_test(test_output_error),
+	    cmocka_unit_test(test_end_then_more),
+	    cmocka_unit_test(test_chunking_equivalence),
+	    cmocka_unit_test(test_bdat_chunks),
+	    cmocka_unit_test(test_bdat_unterminated_last),
+	    cmocka_unit_test(test_bdat_size_limit),
+	    cmocka_unit_test(test_bdat_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

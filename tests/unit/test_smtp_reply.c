@@ -185,9 +185,8 @@ static void test_long_text(void **state)
 		memcpy(text + i, "\xc3\xa4", 2);
 	text[1000] = 0;
 	strbuf_reset(out);
-	assert_int_equal(smtp_reply_format(out, 250, NULL, text,
-					   SMTP_REPLY_UTF8),
-			 0);
+	assert_int_equal(
+	    smtp_reply_format(out, 250, NULL, text, SMTP_REPLY_UTF8), 0);
 	check_lines(strbuf_str(out), "250 ");
 	for (cp = strbuf_str(out); *cp; cp = eol + 2) {
 		eol = strstr(cp, "\r\n");
@@ -201,11 +200,9 @@ static void test_long_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_single),
-		cmocka_unit_test(test_multiline),
-		cmocka_unit_test(test_sanitise),
-		cmocka_unit_test(test_codes),
-		cmocka_unit_test(test_long_text),
+	    cmocka_unit_test(test_single),    cmocka_unit_test(test_multiline),
+	    cmocka_unit_test(test_sanitise),  cmocka_unit_test(test_codes),
+	    cmocka_unit_test(test_long_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
