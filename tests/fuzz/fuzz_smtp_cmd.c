@@ -4,7 +4,7 @@
  * with the lines as text, the way smtpd echoes client data.
  *
  * The first input byte picks the bare-newline mode and the line limit
- * (1..64 or 2048), the second where to split the rest. For each input:
+ * (1..32 or 2048), the second where to split the rest. For each input:
  *   - differential: the rest fed at once (one read per line), in two
  *     reads split at the chosen point, and one byte at a time gives the
  *     same sequence of statuses and lines;
