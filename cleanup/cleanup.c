@@ -62,6 +62,9 @@ struct cleanup_maps *cleanup_header_maps;
 struct cleanup_maps *cleanup_mime_header_maps;
 struct cleanup_maps *cleanup_nested_header_maps;
 struct cleanup_maps *cleanup_body_maps;
+/* A table that could not be opened: every message is deferred (a missing
+ * table must never let mail through unchecked). */
+static char *cleanup_table_error;
 
 void cleanup_fail(struct cleanup_state *st, int stat, const char *fmt, ...)
 {
@@ -304,6 +307,11 @@ static void cleanup_service(int fd, const char *service, char **argv)
 		cleanup_fail(&st, CLEANUP_STAT_BAD,
 			     "4.3.0 internal protocol error");
 	}
+	if (cleanup_table_error != NULL) {
+		msg_warn("%s: %s", st.queue_id, cleanup_table_error);
+		cleanup_fail(&st, CLEANUP_STAT_WRITE,
+			     "4.3.0 table lookup error");
+	}
 	if (st.flags & CLEANUP_FLAG_HOLD)
 		st.hold = 1;
 	if (st.flags & CLEANUP_FLAG_DISCARD)
@@ -401,8 +409,13 @@ static struct cleanup_maps *cleanup_open_maps(const char *param,
 	char *err = NULL;
 	struct cleanup_maps *maps = cleanup_maps_open(param, value, &err);
 
-	if (err != NULL)
-		msg_fatal("%s", err);
+	if (err != NULL) {
+		msg_warn("%s; deferring all mail until it is fixed", err);
+		if (cleanup_table_error == NULL)
+			cleanup_table_error = err;
+		else
+			myfree(err);
+	}
 	return maps;
 }
 
