@@ -244,12 +244,18 @@ struct addr_list {
 	size_t n, cap;
 };
 
-static int list_has(const struct addr_list *l, const char *addr)
+/* Index of addr in l plus one, or 0 if it is not there. */
+static size_t list_find(const struct addr_list *l, const char *addr)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (strcasecmp(l->v[i], addr) == 0)
-			return 1;
+			return i + 1;
 	return 0;
+}
+
+static int list_has(const struct addr_list *l, const char *addr)
+{
+	return list_find(l, addr) != 0;
 }
 
 static void list_add(struct addr_list *l, const char *addr, int depth)
@@ -322,6 +328,8 @@ int cleanup_rewrite_virtual(const struct cleanup_rewrite_conf *conf,
 		}
 		values = conf_list_split(value);
 		for (char **cp = values; *cp != NULL; cp++) {
+			size_t seen;
+
 			cleanup_rewrite_qualify(conf, *cp, q);
 			if (strbuf_len(q) >= REC_ADDR_MAX) {
 				conf_list_free(&values);
@@ -329,9 +337,12 @@ int cleanup_rewrite_virtual(const struct cleanup_rewrite_conf *conf,
 						      "too long");
 				goto fail;
 			}
-			if (strcasecmp(strbuf_str(q), cur) == 0 ||
-			    list_has(&todo, strbuf_str(q))) {
-				/* Itself, or a loop: deliver it as is. */
+			seen = list_find(&todo, strbuf_str(q));
+			if (seen > 0 && seen - 1 > i)
+				continue; /* queued already: a duplicate */
+			if (seen > 0) {
+				/* Itself, or back to an address expanded
+				 * before (a loop): deliver it as is. */
 				if (!list_has(&done, strbuf_str(q)))
 					list_add(&done, strbuf_str(q), depth);
 				continue;
