@@ -130,9 +130,9 @@ static int cleanup_read_flags(int fd, int *flags, struct strbuf *why)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 || strbuf_putc(buf, ch) < 0) {
-			(void)strbuf_set(why, n < 0 ? strerror(errno)
-					 : n == 0 ? "lost connection"
-						  : "flags list too long");
+			(void)strbuf_set(why, n < 0    ? strerror(errno)
+					      : n == 0 ? "lost connection"
+						       : "flags list too long");
 			rc = -1;
 			break;
 		}
@@ -147,8 +147,8 @@ static int cleanup_read_flags(int fd, int *flags, struct strbuf *why)
 	return rc > 0 ? 0 : -1;
 }
 
-static void cleanup_reply(int fd, const struct cleanup_state *st,
-			  int status, const char *reason)
+static void cleanup_reply(int fd, const struct cleanup_state *st, int status,
+			  const char *reason)
 {
 	struct attr_value val[CLEANUP_REPLY_COUNT] = {0};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
@@ -231,9 +231,8 @@ static void cleanup_finish(struct cleanup_state *st)
 	if ((st->redirect != NULL &&
 	     queue_file_put(st->qf, REC_TYPE_RDR, st->redirect,
 			    strlen(st->redirect), st->why) < 0) ||
-	    (st->filter != NULL &&
-	     queue_file_attr(st->qf, "content_filter", st->filter, st->why) <
-		 0)) {
+	    (st->filter != NULL && queue_file_attr(st->qf, "content_filter",
+						   st->filter, st->why) < 0)) {
 		cleanup_write_error(st);
 		return;
 	}
@@ -274,8 +273,7 @@ static void cleanup_service(int fd, const char *service, char **argv)
 		goto out;
 	}
 	queue_file_set_line_limit(st.qf, (size_t)var_line_length_limit);
-	snprintf(st.queue_id, sizeof(st.queue_id), "%s",
-		 queue_file_id(st.qf));
+	snprintf(st.queue_id, sizeof(st.queue_id), "%s", queue_file_id(st.qf));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		msg_warn("setsockopt SO_RCVTIMEO: %m");
 	if (attr_handshake_send(fd, CLEANUP_IPC_TIMEOUT, CLEANUP_PROTOCOL,
@@ -431,20 +429,20 @@ static void cleanup_pre_jail(const char *service, char **argv)
 	cleanup_rw.append_dot_mydomain = var_append_dot_mydomain;
 	cleanup_rw.recursion_limit = var_virtual_alias_recursion_limit;
 	cleanup_rw.expansion_limit = var_virtual_alias_expansion_limit;
-	cleanup_rw.canonical = cleanup_open_maps("canonical_maps",
-						 var_canonical_maps);
+	cleanup_rw.canonical =
+	    cleanup_open_maps("canonical_maps", var_canonical_maps);
 	cleanup_rw.sender_canonical = cleanup_open_maps(
 	    "sender_canonical_maps", var_sender_canonical_maps);
 	cleanup_rw.recipient_canonical = cleanup_open_maps(
 	    "recipient_canonical_maps", var_recipient_canonical_maps);
-	cleanup_rw.virtual_alias = cleanup_open_maps("virtual_alias_maps",
-						     var_virtual_alias_maps);
-	cleanup_header_maps = cleanup_open_maps("header_checks",
-						var_header_checks);
-	cleanup_mime_header_maps = cleanup_open_maps("mime_header_checks",
-						     var_mime_header_checks);
-	cleanup_nested_header_maps = cleanup_open_maps(
-	    "nested_header_checks", var_nested_header_checks);
+	cleanup_rw.virtual_alias =
+	    cleanup_open_maps("virtual_alias_maps", var_virtual_alias_maps);
+	cleanup_header_maps =
+	    cleanup_open_maps("header_checks", var_header_checks);
+	cleanup_mime_header_maps =
+	    cleanup_open_maps("mime_header_checks", var_mime_header_checks);
+	cleanup_nested_header_maps =
+	    cleanup_open_maps("nested_header_checks", var_nested_header_checks);
 	cleanup_body_maps = cleanup_open_maps("body_checks", var_body_checks);
 }
 

@@ -36,8 +36,8 @@ struct strbuf;
 struct cleanup_state {
 	struct queue_file *qf;
 	char queue_id[MAIL_QUEUE_ID_MAX + 1];
-	int flags;	      /* CLEANUP_FLAG_* from the client */
-	int errs;	      /* CLEANUP_STAT_* */
+	int flags;	       /* CLEANUP_FLAG_* from the client */
+	int errs;	       /* CLEANUP_STAT_* */
 	struct strbuf *reason; /* for the client, with the first error */
 	struct strbuf *why;    /* scratch for library reasons */
 	struct strbuf *addr;   /* scratch for rewritten addresses */
@@ -49,17 +49,17 @@ struct cleanup_state {
 	char *client_name;
 	char *client_addr; /* NULL: a local submission (pickup) */
 	char *sasl_user;
-	char *orig_rcpt; /* O of the next R */
-	char *dsn_orcpt; /* o of the next R */
-	int dsn_notify;	 /* n of the next R */
-	long rcpt_count; /* R records written */
+	char *orig_rcpt;  /* O of the next R */
+	char *dsn_orcpt;  /* o of the next R */
+	int dsn_notify;	  /* n of the next R */
+	long rcpt_count;  /* R records written */
 	char *first_rcpt; /* for log lines */
 	char **rcpt_seen; /* duplicate filter, bounded */
 	size_t rcpt_seen_count;
 	/* Content. */
 	struct mime_state *mime;
 	off_t content_size; /* bytes of content received, for the limit */
-	int local_rewrite; /* missing headers may be added */
+	int local_rewrite;  /* missing headers may be added */
 	int hop_count;
 	unsigned hdr_seen;
 	int header_done;
@@ -80,7 +80,7 @@ extern struct cleanup_maps *cleanup_body_maps;
 
 /* Record an error (first reason wins) and stop writing. */
 void cleanup_fail(struct cleanup_state *st, int stat, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The queue file failed to take a record: CLEANUP_STAT_WRITE. */
 void cleanup_write_error(struct cleanup_state *st);
 

@@ -78,10 +78,11 @@ void check_action_parse(const char *value, int header, struct check_action *out,
 		}
 		if (check_words[i].act == CHECK_ACT_FILTER &&
 		    (strchr(text, ':') == NULL || *text == ':')) {
-			(void)strbuf_printf(why,
-					    "FILTER needs transport:destination, "
-					    "not \"%s\"",
-					    text);
+			(void)strbuf_printf(
+			    why,
+			    "FILTER needs transport:destination, "
+			    "not \"%s\"",
+			    text);
 			return;
 		}
 		if (check_words[i].act == CHECK_ACT_REDIRECT &&
@@ -134,7 +135,7 @@ void check_reply_text(const struct check_action *act, struct strbuf *out)
 	if (check_dsn_len(text) > 0) /* wrong class: drop the code */
 		text += check_dsn_len(text) + (text[check_dsn_len(text)] != 0);
 	(void)strbuf_printf(out, "%s %s", defer ? "4.7.1" : "5.7.1",
-			    *text ? text
+			    *text   ? text
 			    : defer ? "Service unavailable"
 				    : "Message content rejected");
 }

@@ -34,7 +34,7 @@ enum check_act {
 struct check_action {
 	enum check_act act;
 	const char *keyword; /* as written, upper-cased, for logs */
-	const char *text;    /* what follows the keyword (borrowed), "" if none */
+	const char *text; /* what follows the keyword (borrowed), "" if none */
 };
 
 /* Parse value (borrowed: text points into it). header is 1 for header

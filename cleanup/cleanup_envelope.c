@@ -62,15 +62,17 @@ static int env_interface_addr(const char *addr)
 		if (cur->ifa_addr == NULL || cur->ifa_addr->sa_family != family)
 			continue;
 		if (family == AF_INET)
-			found = memcmp(&((struct sockaddr_in *)(void *)
-					     cur->ifa_addr)
-					    ->sin_addr,
-				       want, sizeof(struct in_addr)) == 0;
+			found =
+			    memcmp(
+				&((struct sockaddr_in *)(void *)cur->ifa_addr)
+				     ->sin_addr,
+				want, sizeof(struct in_addr)) == 0;
 		else
-			found = memcmp(&((struct sockaddr_in6 *)(void *)
-					     cur->ifa_addr)
-					    ->sin6_addr,
-				       want, sizeof(struct in6_addr)) == 0;
+			found =
+			    memcmp(
+				&((struct sockaddr_in6 *)(void *)cur->ifa_addr)
+				     ->sin6_addr,
+				want, sizeof(struct in6_addr)) == 0;
 	}
 	freeifaddrs(ifa);
 	return found;
@@ -111,9 +113,8 @@ static int env_seen(struct cleanup_state *st, const char *addr)
 		if (strcasecmp(st->rcpt_seen[i], addr) == 0)
 			return 1;
 	if (st->rcpt_seen_count < (size_t)var_duplicate_filter_limit) {
-		st->rcpt_seen = myreallocarray(st->rcpt_seen,
-					       st->rcpt_seen_count + 1,
-					       sizeof(char *));
+		st->rcpt_seen = myreallocarray(
+		    st->rcpt_seen, st->rcpt_seen_count + 1, sizeof(char *));
 		st->rcpt_seen[st->rcpt_seen_count++] = mystrdup(addr);
 	}
 	return 0;
@@ -201,8 +202,7 @@ static int env_parse_time(const char *data, long *sec, long *usec)
 	if (*end != ' ' || !isdigit((unsigned char)end[1]))
 		return -1;
 	*usec = strtol(end + 1, &end, 10);
-	return *end == 0 && *sec >= 0 && *usec >= 0 && *usec < 1000000 ? 0
-									 : -1;
+	return *end == 0 && *sec >= 0 && *usec >= 0 && *usec < 1000000 ? 0 : -1;
 }
 
 static void env_protocol_error(struct cleanup_state *st, const char *what)
@@ -228,9 +228,8 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 		return;
 	switch (type) {
 	case REC_TYPE_TIME:
-		if (st->have_time ||
-		    env_parse_time(data, &st->arrival_sec, &st->arrival_usec) <
-			0) {
+		if (st->have_time || env_parse_time(data, &st->arrival_sec,
+						    &st->arrival_usec) < 0) {
 			env_protocol_error(st, "bad or repeated arrival time");
 			return;
 		}
@@ -293,8 +292,8 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 			 strncmp(data, "client_name", (size_t)(eq - data)) == 0)
 			env_set(&st->client_name, eq + 1);
 		else if ((size_t)(eq - data) == strlen("sasl_username") &&
-			 strncmp(data, "sasl_username",
-				 (size_t)(eq - data)) == 0)
+			 strncmp(data, "sasl_username", (size_t)(eq - data)) ==
+			     0)
 			env_set(&st->sasl_user, eq + 1);
 		{
 			char *name = mystrndup(data, (size_t)(eq - data));

@@ -75,8 +75,7 @@ static void msg_log_action(struct cleanup_state *st, const char *action,
 		 st->client_name ? st->client_name : "local",
 		 st->client_addr ? st->client_addr : "127.0.0.1",
 		 st->sender ? st->sender : "",
-		 st->first_rcpt ? st->first_rcpt : "", *text ? ": " : "",
-		 text);
+		 st->first_rcpt ? st->first_rcpt : "", *text ? ": " : "", text);
 }
 
 /* Ask the tables; DICT_FOUND with *value, DICT_NOTFOUND, or (logged,
@@ -91,9 +90,8 @@ static int msg_lookup(struct cleanup_state *st, struct cleanup_maps *maps,
 		if (rc == DICT_NOTFOUND)
 			continue;
 		if (rc == DICT_ERROR) {
-			msg_warn("%s: %s: %s:%s: %s", st->queue_id,
-				 maps->param, d->type, d->name,
-				 dict_error(d));
+			msg_warn("%s: %s: %s:%s: %s", st->queue_id, maps->param,
+				 d->type, d->name, dict_error(d));
 			cleanup_fail(st, CLEANUP_STAT_WRITE,
 				     "4.3.0 table lookup error");
 		}
@@ -132,8 +130,8 @@ static enum msg_verdict msg_check(struct cleanup_state *st,
 	case CHECK_ACT_REJECT:
 	case CHECK_ACT_DEFER:
 		check_reply_text(&act, reply);
-		msg_log_action(st, act.act == CHECK_ACT_REJECT ? "reject"
-							       : "defer",
+		msg_log_action(st,
+			       act.act == CHECK_ACT_REJECT ? "reject" : "defer",
 			       where, line, strbuf_str(reply));
 		cleanup_fail(st,
 			     act.act == CHECK_ACT_REJECT ? CLEANUP_STAT_CONT
@@ -279,7 +277,7 @@ static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 		if (msg_drop_header(text, len))
 			return;
 	}
-	maps = is_mime			    ? cleanup_mime_header_maps
+	maps = is_mime			   ? cleanup_mime_header_maps
 	       : cls == MIME_CLASS_PRIMARY ? cleanup_header_maps
 					   : cleanup_nested_header_maps;
 	line = msg_unfold(text, len);
@@ -294,7 +292,7 @@ static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 }
 
 static void msg_add_header(struct cleanup_state *st, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void msg_add_header(struct cleanup_state *st, const char *fmt, ...)
 {
@@ -352,8 +350,8 @@ static void msg_header_end(void *ctx, int blank)
 	if ((st->hdr_seen &
 	     (resent ? CLEANUP_HDR_RESENT_FROM : CLEANUP_HDR_FROM)) == 0) {
 		struct strbuf *from = strbuf_new(REC_LINE_MAX);
-		const char *addr = st->sender && *st->sender ? st->sender
-							      : "MAILER-DAEMON";
+		const char *addr =
+		    st->sender && *st->sender ? st->sender : "MAILER-DAEMON";
 
 		if (st->fullname != NULL && *st->fullname) {
 			msg_quote_name(st->fullname, from);

@@ -31,24 +31,21 @@
 static const struct attr_spec cleanup_id_specs[] = {
     [CLEANUP_ID_QUEUE_ID] = {"queue_id", ATTR_STR, MAIL_QUEUE_ID_MAX, 1},
 };
-const struct attr_schema cleanup_id_schema = {CLEANUP_PROTOCOL,
-					      cleanup_id_specs,
-					      CLEANUP_ID_COUNT};
+const struct attr_schema cleanup_id_schema = {
+    CLEANUP_PROTOCOL, cleanup_id_specs, CLEANUP_ID_COUNT};
 
 static const struct attr_spec cleanup_req_specs[] = {
     [CLEANUP_REQ_FLAGS] = {"flags", ATTR_INT, 0, 1},
 };
-const struct attr_schema cleanup_req_schema = {CLEANUP_PROTOCOL,
-					       cleanup_req_specs,
-					       CLEANUP_REQ_COUNT};
+const struct attr_schema cleanup_req_schema = {
+    CLEANUP_PROTOCOL, cleanup_req_specs, CLEANUP_REQ_COUNT};
 
 static const struct attr_spec cleanup_reply_specs[] = {
     [CLEANUP_REPLY_STATUS] = {"status", ATTR_INT, 0, 1},
     [CLEANUP_REPLY_REASON] = {"reason", ATTR_STR, CLEANUP_REASON_MAX, 1},
 };
-const struct attr_schema cleanup_reply_schema = {CLEANUP_PROTOCOL,
-						 cleanup_reply_specs,
-						 CLEANUP_REPLY_COUNT};
+const struct attr_schema cleanup_reply_schema = {
+    CLEANUP_PROTOCOL, cleanup_reply_specs, CLEANUP_REPLY_COUNT};
 
 struct cleanup_clnt {
 	int fd;
@@ -141,8 +138,7 @@ int cleanup_clnt_rec(struct cleanup_clnt *cc, int type, const void *data,
 	return 0;
 }
 
-int cleanup_clnt_printf(struct cleanup_clnt *cc, int type, const char *fmt,
-			...)
+int cleanup_clnt_printf(struct cleanup_clnt *cc, int type, const char *fmt, ...)
 {
 	struct strbuf *buf = strbuf_new(REC_ATTR_MAX);
 	va_list ap;
@@ -179,8 +175,8 @@ int cleanup_clnt_finish(struct cleanup_clnt **ccp, struct strbuf *reason)
 						 : errno));
 		goto done;
 	}
-	rc = attr_stream_read(cc->in, cc->timeout, &cleanup_reply_schema,
-			      reply, why);
+	rc = attr_stream_read(cc->in, cc->timeout, &cleanup_reply_schema, reply,
+			      why);
 	if (rc <= 0) {
 		(void)strbuf_printf(reason, "no reply from cleanup: %s",
 				    rc == 0 ? "connection closed"

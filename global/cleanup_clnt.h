@@ -87,8 +87,10 @@ int cleanup_clnt_finish(struct cleanup_clnt **ccp, struct strbuf *reason);
 void cleanup_clnt_abort(struct cleanup_clnt **ccp);
 
 /* The SMTP reply for a status: code (e.g. 451), enhanced code ("4.3.0")
- * and text, as Postfix's smtpd words them; a reason from a check is used
- * as the text where it applies. For status OK the caller says 250 itself. */
+ * and text, as Postfix's smtpd words them; for CONT and DEFER the reason
+ * is the text, and its own leading code of the right class wins. *dsn
+ * may point to static storage, valid until the next call. Status OK
+ * gives 250 2.0.0 Ok. */
 void cleanup_stat_reply(int status, const char *reason, int *code,
 			const char **dsn, struct strbuf *text);
 

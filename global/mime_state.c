@@ -137,7 +137,8 @@ static size_t mime_token(const char *cp, const char *end)
 {
 	const char *start = cp;
 
-	while (cp < end && (unsigned char)*cp > ' ' && (unsigned char)*cp < 127 &&
+	while (cp < end && (unsigned char)*cp > ' ' &&
+	       (unsigned char)*cp < 127 &&
 	       strchr("()<>@,;:\\\"/[]?=", *cp) == NULL)
 		cp++;
 	return (size_t)(cp - start);

@@ -117,8 +117,9 @@ static void test_stat_reply(void **state)
 	     "Error: message content rejected"},
 	    {CLEANUP_STAT_RCPT, "", 554, "5.5.1", "Error: no valid recipients"},
 	    {CLEANUP_STAT_DEFER, "4.7.1 try later", 450, "4.7.1", "try later"},
-	    {CLEANUP_STAT_DEFER | CLEANUP_STAT_CONT, "4.6.0 Alias expansion error",
-	     450, "4.6.0", "Alias expansion error"},
+	    {CLEANUP_STAT_DEFER | CLEANUP_STAT_CONT,
+	     "4.6.0 Alias expansion error", 450, "4.6.0",
+	     "Alias expansion error"},
 	    {CLEANUP_STAT_OK, "", 250, "2.0.0", "Ok"},
 	};
 	int code;

@@ -107,18 +107,20 @@ static void test_canonical(void **state)
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
 	(void)state;
-	c.sender_canonical = maps_text("sender_canonical",
-				       "joe@origin.test joseph\n");
-	c.canonical = maps_text("canonical",
-				"joseph@origin.test j.smith@corp.test\n"
-				"bob bob.jones@corp.test\n"
-				"@old.test @new.test\n");
+	c.sender_canonical =
+	    maps_text("sender_canonical", "joe@origin.test joseph\n");
+	c.canonical =
+	    maps_text("canonical", "joseph@origin.test j.smith@corp.test\n"
+				   "bob bob.jones@corp.test\n"
+				   "@old.test @new.test\n");
 	assert_int_equal(cleanup_rewrite_sender(&c, "joe", out, why), 0);
 	assert_string_equal(strbuf_str(out), "j.smith@corp.test");
 	/* "user" keys only for local domains. */
-	assert_int_equal(cleanup_rewrite_rcpt(&c, "bob@local.test", out, why), 0);
+	assert_int_equal(cleanup_rewrite_rcpt(&c, "bob@local.test", out, why),
+			 0);
 	assert_string_equal(strbuf_str(out), "bob.jones@corp.test");
-	assert_int_equal(cleanup_rewrite_rcpt(&c, "bob@remote.test", out, why), 0);
+	assert_int_equal(cleanup_rewrite_rcpt(&c, "bob@remote.test", out, why),
+			 0);
 	assert_string_equal(strbuf_str(out), "bob@remote.test");
 	/* "@domain" maps the whole domain to an address: one to one. */
 	assert_int_equal(cleanup_rewrite_rcpt(&c, "x@old.test", out, why), 0);
@@ -138,11 +140,11 @@ static void test_virtual_one_to_many(void **state)
 	char *s;
 
 	(void)state;
-	c.virtual_alias = maps_text("virtual",
-				    "list@v.test a@v.test, b@v.test c@v.test\n"
-				    "a@v.test a@v.test, d\n"
-				    "b@v.test list@v.test\n"
-				    "@catch.test all@v.test\n");
+	c.virtual_alias =
+	    maps_text("virtual", "list@v.test a@v.test, b@v.test c@v.test\n"
+				 "a@v.test a@v.test, d\n"
+				 "b@v.test list@v.test\n"
+				 "@catch.test all@v.test\n");
 	s = expand_str(&c, "list@v.test", &rc, &limit);
 	assert_int_equal(rc, 0);
 	/* a maps to itself: kept; b loops back to list: list kept as is. */
@@ -156,7 +158,8 @@ static void test_virtual_one_to_many(void **state)
 	free(s);
 	/* Duplicates and case: one copy. */
 	cleanup_maps_free(&c.virtual_alias);
-	c.virtual_alias = maps_text("virtual2", "x@v.test y@v.test, Y@V.test\n");
+	c.virtual_alias =
+	    maps_text("virtual2", "x@v.test y@v.test, Y@V.test\n");
 	s = expand_str(&c, "x@v.test", &rc, &limit);
 	assert_string_equal(s, "y@v.test");
 	free(s);

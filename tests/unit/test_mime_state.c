@@ -67,14 +67,13 @@ static void test_plain_message(void **state)
 	ms = feed("Subject: hi\nX-Folded: a\n\tb\n  c\nFrom : x\n\nbody\n"
 		  "Not: a header here\n",
 		  0, 0);
-	assert_string_equal(strbuf_str(events),
-			    "H00 Subject: hi\n"
-			    "H00 X-Folded: a|\tb|  c\n"
-			    "H00 From : x\n"
-			    "E1\n"
-			    "BN \n"
-			    "BN body\n"
-			    "BN Not: a header here\n");
+	assert_string_equal(strbuf_str(events), "H00 Subject: hi\n"
+						"H00 X-Folded: a|\tb|  c\n"
+						"H00 From : x\n"
+						"E1\n"
+						"BN \n"
+						"BN body\n"
+						"BN Not: a header here\n");
 	assert_int_equal(mime_state_flags(ms), 0);
 	mime_state_free(&ms);
 }
@@ -119,9 +118,8 @@ static void test_long_header_pieces(void **state)
 	mime_state_update(ms, REC_TYPE_CONT, "long body", 9);
 	mime_state_update(ms, REC_TYPE_NORM, " end", 4);
 	mime_state_finish(ms);
-	assert_string_equal(strbuf_str(events),
-			    "H00 Subject: aaabbb\nE1\nBN \n"
-			    "BL long body\nBN  end\n");
+	assert_string_equal(strbuf_str(events), "H00 Subject: aaabbb\nE1\nBN \n"
+						"BL long body\nBN  end\n");
 	mime_state_free(&ms);
 }
 
@@ -210,7 +208,8 @@ static void test_malformed_content_type(void **state)
 		  0, 0);
 	/* The last Content-Type wins; its boundary was taken, unterminated
 	 * quote and all. Nothing crashes, nothing leaks. */
-	assert_non_null(strstr(strbuf_str(events), "BN --unterminated\nH10 X: y\n"));
+	assert_non_null(
+	    strstr(strbuf_str(events), "BN --unterminated\nH10 X: y\n"));
 	mime_state_free(&ms);
 }
 
