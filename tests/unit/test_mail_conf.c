@@ -498,7 +498,7 @@ static void test_unknown_and_reserved_warn(void **state)
 		      "foo = 1\n"
 		      "relayhost = [smtp.example.com]\n"
 		      "helper = permit\n"
-		      "myorigin = ${helper}\n"
+		      "mynetworks = ${helper}\n"
 		      "from_master = 1\n"
 		      "mail_version = 9.9\n"
 		      "config_directory = /elsewhere\n");
@@ -514,7 +514,7 @@ static void test_unknown_and_reserved_warn(void **state)
 		 tmpdir);
 	assert_non_null(strstr(log, want));
 	snprintf(want, sizeof(want),
-		 "%s/main.cf, line 5: parameter myorigin is not "
+		 "%s/main.cf, line 5: parameter mynetworks is not "
 		 "supported by postern yet; ignored",
 		 tmpdir);
 	assert_non_null(strstr(log, want));
@@ -566,10 +566,11 @@ static void test_computed_defaults(void **state)
 	assert_non_null(strchr(var_myhostname, '.'));
 	assert_non_null(var_mydomain);
 
-	/* Each default needs the other: an error, not a hang. */
+	/* Each default needs the other: an error, not a hang. The first
+	 * parameter (alphabetically) that needs mydomain reports it. */
 	write_main_cf("myhostname = mail.$mydomain\n");
-	load_fails("main.cf: parameter mydomain: its computed default refers "
-		   "back to it");
+	load_fails("main.cf: parameter mydestination: the default of mydomain "
+		   "refers back to it; set mydomain in main.cf");
 }
 
 static void test_config_dir(void **state)
