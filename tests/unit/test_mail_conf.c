@@ -568,8 +568,16 @@ static void test_computed_defaults(void **state)
 
 	/* Each default needs the other: an error, not a hang. */
 	write_main_cf("myhostname = mail.$mydomain\n");
-	load_fails("main.cf: parameter mydomain: its computed default refers "
-		   "back to it");
+	{
+		char *err = NULL;
+
+		/* Which parameter reports it depends on the table order
+		 * (mydestination's default uses $mydomain too). */
+		assert_int_equal(mail_conf_load(tmpdir, &err), -1);
+		assert_non_null(err);
+		assert_non_null(strstr(err, "refers back to it"));
+		free(err);
+	}
 }
 
 static void test_config_dir(void **state)
