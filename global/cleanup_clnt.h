@@ -4,7 +4,9 @@
  * The cleanup protocol (smtpd, pickup and bounce are its clients; cleanup
  * is the only writer of new queue files):
  *
- *   1. client connects to the cleanup socket (private/cleanup);
+ *   1. client connects to the cleanup socket (public/cleanup: master.cf
+ *      marks the service not private, as Postfix's does, so that pickup
+ *      and the postdrop group can reach it);
  *   2. server -> client: attribute list  protocol=cleanup_protocol
  *      (attr_handshake), then the list   queue_id=ID
  *      (cleanup has already created incoming/ID, mode 0600);
@@ -27,10 +29,25 @@
 
 #include <stddef.h>
 
+#include "attr.h"
+
 struct strbuf;
 struct cleanup_clnt;
 
 #define CLEANUP_PROTOCOL "cleanup_protocol"
+/* Where clients find the service, relative to queue_directory. */
+#define CLEANUP_SERVICE_PATH "public/cleanup"
+
+/* The three lists after the handshake, one schema each, shared by the
+ * server (cleanup) and this client so they cannot drift apart. */
+enum { CLEANUP_ID_QUEUE_ID, CLEANUP_ID_COUNT };
+enum { CLEANUP_REQ_FLAGS, CLEANUP_REQ_COUNT };
+enum { CLEANUP_REPLY_STATUS, CLEANUP_REPLY_REASON, CLEANUP_REPLY_COUNT };
+extern const struct attr_schema cleanup_id_schema;    /* queue_id */
+extern const struct attr_schema cleanup_req_schema;   /* flags */
+extern const struct attr_schema cleanup_reply_schema; /* status, reason */
+/* Longest reason text in a reply. */
+#define CLEANUP_REASON_MAX 1024
 
 /* Request flags (step 3). */
 #define CLEANUP_FLAG_NONE	0

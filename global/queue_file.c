@@ -189,6 +189,10 @@ int queue_file_put(struct queue_file *qf, int type, const void *data,
 		qf->have_sender = 1;
 	else if (type == REC_TYPE_RCPT)
 		qf->size.rcpt_count++;
+	else if (type == REC_TYPE_NORM)
+		qf->size.content_size += (off_t)len + 1;
+	else if (type == REC_TYPE_CONT)
+		qf->size.content_size += (off_t)len;
 	return 0;
 }
 
@@ -364,6 +368,24 @@ int queue_file_extracted(struct queue_file *qf, struct strbuf *why)
 	if (qf_put_raw(qf, REC_TYPE_XTRA, NULL, 0, why) < 0)
 		return -1;
 	qf->segment = REC_SEG_EXTRACTED;
+	return 0;
+}
+
+int queue_file_requeue(struct queue_file *qf, const char *queue,
+		       struct strbuf *why)
+{
+	qf_check_writer(qf, "queue_file_requeue");
+	if (qf->failed)
+		return qf_fail(why, "%s", strbuf_str(qf->error));
+	if (strcmp(queue, qf->queue) == 0)
+		return 0;
+	if (strlen(queue) >= sizeof(qf->queue) || !mail_queue_name_ok(queue))
+		return qf_fail(why, "bad queue name \"%s\"", queue);
+	/* Still mode 0600: no reader takes it in either queue until the
+	 * commit marks it, and the commit then syncs the new directory. */
+	if (mail_queue_rename(qf->mq, qf->queue, queue, qf->id, why) < 0)
+		return qf_write_fail(qf, NULL, "%s", strbuf_str(why));
+	strcpy(qf->queue, queue);
 	return 0;
 }
 

@@ -79,7 +79,8 @@ const char *queue_file_id(const struct queue_file *qf);
  * maximum REC_LINE_MAX). */
 void queue_file_set_line_limit(struct queue_file *qf, size_t limit);
 
-/* Append a record of the current segment. Version, size, pointer,
+/* Append a record of the current segment (N and L records count
+ * towards the content size, as queue_file_line's do). Version, size, pointer,
  * padding and segment-ending records are refused (the helpers below
  * write those), as is a type the segment does not allow, a payload
  * longer than the type allows, and CR, LF or NUL outside the content.
@@ -105,6 +106,13 @@ int queue_file_line(struct queue_file *qf, const char *line, size_t len,
 		    struct strbuf *why);
 /* X: end the content, start the extracted segment (writes M if needed). */
 int queue_file_extracted(struct queue_file *qf, struct strbuf *why);
+
+/* Move a file that is still being written to another queue (a HOLD
+ * found in the headers: the file already exists in incoming/). The
+ * commit or abort then works there. 0, or -1 and a reason (the file is
+ * then lost: commit fails and removes it). */
+int queue_file_requeue(struct queue_file *qf, const char *queue,
+		       struct strbuf *why);
 
 /* Finish the file and make it durable: write what segment ends are
  * missing and E, flush, rewrite the size record in place, fchmod 0700
