@@ -498,7 +498,7 @@ static void test_unknown_and_reserved_warn(void **state)
 		      "foo = 1\n"
 		      "relayhost = [smtp.example.com]\n"
 		      "helper = permit\n"
-		      "myorigin = ${helper}\n"
+		      "relocated_maps = ${helper}\n"
 		      "from_master = 1\n"
 		      "mail_version = 9.9\n"
 		      "config_directory = /elsewhere\n");
@@ -514,7 +514,7 @@ static void test_unknown_and_reserved_warn(void **state)
 		 tmpdir);
 	assert_non_null(strstr(log, want));
 	snprintf(want, sizeof(want),
-		 "%s/main.cf, line 5: parameter myorigin is not "
+		 "%s/main.cf, line 5: parameter relocated_maps is not "
 		 "supported by postern yet; ignored",
 		 tmpdir);
 	assert_non_null(strstr(log, want));
