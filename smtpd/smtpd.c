@@ -524,8 +524,6 @@ static int smtpd_command(struct smtpd_state *state, char *line)
 		smtpd_reply(state, 500, "5.5.2", "Error: bad syntax");
 		break;
 	case SMTP_VERB_UNKNOWN:
-		msg_info("warning: non-SMTP command from %s: %.100s",
-			 state->namaddr, cmd.word);
 		smtpd_reply(state, 502, "5.5.2",
 			    "Error: command not recognized");
 		break;
