@@ -27,11 +27,11 @@ enum elem_kind { ELEM_NET, ELEM_DOMAIN, ELEM_TABLE };
 struct elem {
 	enum elem_kind kind;
 	int negate;
-	int family;		/* ELEM_NET */
+	int family; /* ELEM_NET */
 	unsigned char net[16];
 	int prefix;
-	char *domain;		/* ELEM_DOMAIN, lowercase, no trailing dot */
-	struct dict *dict;	/* ELEM_TABLE */
+	char *domain;	   /* ELEM_DOMAIN, lowercase, no trailing dot */
+	struct dict *dict; /* ELEM_TABLE */
 };
 
 struct match_list {
@@ -194,7 +194,7 @@ void match_list_free(struct match_list **listp)
  * the IPv4 address it carries. 0, or -1 if not numeric. */
 static int parse_client(const char *addr, int *family, unsigned char *bytes)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	  0,
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
 						 0, 0, 0, 0, 0xff, 0xff};
 
 	if (inet_pton(AF_INET, addr, bytes) == 1) {
@@ -212,8 +212,8 @@ static int parse_client(const char *addr, int *family, unsigned char *bytes)
 }
 
 /* Table lookup of key, then (parent matching) of each parent domain. */
-static int table_match(struct match_list *list, struct elem *e,
-		       const char *key, int parents, struct strbuf *why)
+static int table_match(struct match_list *list, struct elem *e, const char *key,
+		       int parents, struct strbuf *why)
 {
 	const char *value;
 
@@ -223,7 +223,8 @@ static int table_match(struct match_list *list, struct elem *e,
 		if (rc == DICT_FOUND)
 			return 1;
 		if (rc == DICT_ERROR) {
-			strbuf_printf(why, "%s: %s:%s lookup error for \"%s\": %s",
+			strbuf_printf(why,
+				      "%s: %s:%s lookup error for \"%s\": %s",
 				      list->name, e->dict->type, e->dict->name,
 				      k, dict_error(e->dict));
 			return -1;
@@ -243,7 +244,8 @@ static int domain_match(const struct match_list *list, const char *pattern,
 	size_t plen = strlen(pattern), dlen = strlen(domain);
 
 	if (*pattern == '.')
-		return dlen > plen && strcmp(domain + dlen - plen, pattern) == 0;
+		return dlen > plen &&
+		       strcmp(domain + dlen - plen, pattern) == 0;
 	if (strcmp(domain, pattern) == 0)
 		return 1;
 	/* UNSAFE: dlen > plen, so the index and the suffix are in bounds. */
@@ -277,10 +279,9 @@ int match_list_match(struct match_list *list, const char *string,
 			hit = domain_match(list, e->domain, key);
 			break;
 		case ELEM_TABLE:
-			hit = table_match(list, e, key,
-					  !is_addr &&
-					      (list->flags & MATCH_LIST_PARENT),
-					  why);
+			hit = table_match(
+			    list, e, key,
+			    !is_addr && (list->flags & MATCH_LIST_PARENT), why);
 			if (hit < 0) {
 				result = -1;
 				goto done;
@@ -331,7 +332,8 @@ static void add_net(struct strbuf *out, int family, const unsigned char *addr,
 
 	for (const char *p = s; (p = strstr(p, strbuf_str(item))) != NULL;
 	     p += ilen) {
-		if ((p == s || p[-1] == ' ') && (p[ilen] == 0 || p[ilen] == ' '))
+		if ((p == s || p[-1] == ' ') &&
+		    (p[ilen] == 0 || p[ilen] == ' '))
 			dup = 1;
 	}
 	if (!dup) {
@@ -350,7 +352,8 @@ char *match_list_mynetworks(const char *style, char **errp)
 	static const unsigned char lo4mask[4] = {255, 0, 0, 0};
 	char *result;
 
-	if (strcasecmp(style, "host") != 0 && strcasecmp(style, "subnet") != 0 &&
+	if (strcasecmp(style, "host") != 0 &&
+	    strcasecmp(style, "subnet") != 0 &&
 	    strcasecmp(style, "class") != 0) {
 		*errp = mystrdup("mynetworks_style: unknown style (use host, "
 				 "subnet or class)");
@@ -376,11 +379,10 @@ char *match_list_mynetworks(const char *style, char **errp)
 			static const unsigned char full[4] = {255, 255, 255,
 							      255};
 
-			add_net(out, AF_INET,
-				(const unsigned char *)&sin->sin_addr,
-				msk ? (const unsigned char *)&msk->sin_addr
-				    : full,
-				style);
+			add_net(
+			    out, AF_INET, (const unsigned char *)&sin->sin_addr,
+			    msk ? (const unsigned char *)&msk->sin_addr : full,
+			    style);
 		} else if (sa->sa_family == AF_INET6) {
 			const struct sockaddr_in6 *sin6 = (const void *)sa;
 			const struct sockaddr_in6 *msk6 = (const void *)nm;

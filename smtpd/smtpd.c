@@ -120,7 +120,8 @@ static void ehlo_reply(struct smtpd_state *state)
 	lines[n++] = var_myhostname;
 	lines[n++] = "PIPELINING";
 	if (var_message_size_limit > 0) {
-		snprintf(size, sizeof(size), "SIZE %ld", var_message_size_limit);
+		snprintf(size, sizeof(size), "SIZE %ld",
+			 var_message_size_limit);
 		lines[n++] = size;
 	} else {
 		lines[n++] = "SIZE";
@@ -274,10 +275,9 @@ static void mail_cmd(struct smtpd_state *state, const char *arg)
 		return;
 	}
 	strbuf_reset(why);
-	state->cleanup =
-	    cleanup_clnt_open(SMTPD_CLEANUP_PATH,
-			      CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK,
-			      var_smtpd_timeout, why);
+	state->cleanup = cleanup_clnt_open(
+	    SMTPD_CLEANUP_PATH, CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK,
+	    var_smtpd_timeout, why);
 	if (state->cleanup == NULL) {
 		msg_warn("connect to cleanup service: %s", strbuf_str(why));
 		smtpd_reply(state, 451, "4.3.0",
@@ -414,7 +414,8 @@ static int pipelining_violation(struct smtpd_state *state, enum smtp_verb verb)
 	pending_text(state, text, sizeof(text));
 	msg_info("improper command pipelining after %s from %s: %s",
 		 state->where, state->namaddr, text);
-	smtpd_reply(state, 554, "5.5.0", "Error: SMTP protocol synchronization");
+	smtpd_reply(state, 554, "5.5.0",
+		    "Error: SMTP protocol synchronization");
 	return 1;
 }
 
@@ -534,8 +535,7 @@ static int smtpd_command(struct smtpd_state *state, char *line)
 }
 
 /* A line the reader refused (too long, NUL, bare LF). 1: session ends. */
-static int smtpd_bad_line(struct smtpd_state *state,
-			  enum smtp_cmd_status st)
+static int smtpd_bad_line(struct smtpd_state *state, enum smtp_cmd_status st)
 {
 	state->cmd_total[SMTPD_NVERBS]++;
 	if (st == SMTP_CMD_BARE_LF) {
@@ -544,8 +544,8 @@ static int smtpd_bad_line(struct smtpd_state *state,
 		msg_info("%s: reject: bare <LF> received from %s",
 			 state->queue_id ? state->queue_id : "NOQUEUE",
 			 state->namaddr);
-		smtpd_reply(state, code, code >= 500 ? "5.5.2" : "4.5.2",
-			    "%s", smtp_cmd_status_text(st));
+		smtpd_reply(state, code, code >= 500 ? "5.5.2" : "4.5.2", "%s",
+			    smtp_cmd_status_text(st));
 		return code == 521;
 	}
 	if (st == SMTP_CMD_NUL)

@@ -51,22 +51,22 @@ struct smtpd_state {
 	char addr[64];	   /* numeric, no brackets */
 	char rfc_addr[80]; /* as in a Received header: "IPv6:..." for v6 */
 	char port[8];
-	char name[256];	      /* verified name, or "unknown" */
+	char name[256];		/* verified name, or "unknown" */
 	char reverse_name[256]; /* PTR name before confirmation, or "unknown" */
-	char namaddr[400];    /* "name[addr]" for logs and replies */
-	int in_mynetworks;    /* 1 yes, 0 no */
+	char namaddr[400];	/* "name[addr]" for logs and replies */
+	int in_mynetworks;	/* 1 yes, 0 no */
 
 	/* The session. */
-	char *helo;	      /* HELO/EHLO argument, NULL before */
-	const char *protocol; /* "SMTP" or "ESMTP" */
-	int pipelining_offered;	/* EHLO reply listed PIPELINING */
+	char *helo;		/* HELO/EHLO argument, NULL before */
+	const char *protocol;	/* "SMTP" or "ESMTP" */
+	int pipelining_offered; /* EHLO reply listed PIPELINING */
 	int unauth_pipelining;	/* seen: for reject_unauth_pipelining */
 	int error_count;
 	unsigned cmd_ok[SMTPD_NVERBS + 1]; /* [SMTPD_NVERBS]: unknown */
 	unsigned cmd_total[SMTPD_NVERBS + 1];
 	struct smtp_cmd_reader *reader;
 	enum smtp_newline newline_mode; /* after the exclusions */
-	char *client_reject;	/* smtpd_delay_reject = no: the saved reply */
+	char *client_reject; /* smtpd_delay_reject = no: the saved reply */
 
 	/* The transaction (MAIL FROM until the end of the message / RSET). */
 	int in_mail;
@@ -77,13 +77,13 @@ struct smtpd_state {
 	unsigned rcpt_count;	    /* accepted recipients */
 	struct cleanup_clnt *cleanup;
 	char *queue_id;
-	int cleanup_flags;	/* CLEANUP_FLAG_HOLD/DISCARD from access maps */
+	int cleanup_flags; /* CLEANUP_FLAG_HOLD/DISCARD from access maps */
 
 	/* DATA/BDAT. */
 	struct smtp_data *data;
-	int bdat_active;     /* a BDAT transfer is under way */
-	char *bdat_error;    /* a failed BDAT transfer: the reply to repeat */
-	int data_discard;    /* read the content but do not pass it on */
+	int bdat_active;  /* a BDAT transfer is under way */
+	char *bdat_error; /* a failed BDAT transfer: the reply to repeat */
+	int data_discard; /* read the content but do not pass it on */
 };
 
 /* smtpd.c */

@@ -98,10 +98,9 @@ void smtpd_reply_text(struct smtpd_state *state, const char *reply)
 				text++;
 		}
 	}
-	smtpd_reply(state, code, *enh && smtp_reply_enh_valid(code, enh)
-					 ? enh
-					 : NULL,
-		    "%s", text);
+	smtpd_reply(state, code,
+		    *enh && smtp_reply_enh_valid(code, enh) ? enh : NULL, "%s",
+		    text);
 }
 
 void smtpd_flush(struct smtpd_state *state)
@@ -149,8 +148,10 @@ int smtpd_fill(struct smtpd_state *state)
 		if (sock_wait_read(state->fd, var_smtpd_timeout) < 0) {
 			msg_info("timeout after %s from %s", state->where,
 				 state->namaddr);
-			smtpd_reply(state, 421, "4.4.2", "%s Error: timeout "
-				    "exceeded", var_myhostname);
+			smtpd_reply(state, 421, "4.4.2",
+				    "%s Error: timeout "
+				    "exceeded",
+				    var_myhostname);
 			smtpd_flush(state);
 			state->io_error = 1;
 			return -1;

@@ -74,11 +74,11 @@ static const char *const class_text[] = {
 struct check_ctx {
 	struct smtpd_state *state;
 	enum check_class cls;
-	const char *rcpt;	/* RCPT: the recipient, else NULL */
-	const char *data_what;	/* DATA stage: "DATA" or "BDAT" */
+	const char *rcpt;      /* RCPT: the recipient, else NULL */
+	const char *data_what; /* DATA stage: "DATA" or "BDAT" */
 	struct strbuf *reply;
-	char *defer_if_permit;	/* saved reply of DEFER_IF_PERMIT */
-	int defer_if_reject;	/* DEFER_IF_REJECT seen */
+	char *defer_if_permit; /* saved reply of DEFER_IF_PERMIT */
+	int defer_if_reject;   /* DEFER_IF_REJECT seen */
 	int depth;
 };
 
@@ -260,7 +260,8 @@ static int access_action(struct check_ctx *ctx, const char *table,
 		return SMTPD_CHECK_DUNNO;
 	}
 	/* "4NN text" / "5NN text", with or without an enhanced code. */
-	if ((value[0] == '4' || value[0] == '5') && isdigit((unsigned char)value[1]) &&
+	if ((value[0] == '4' || value[0] == '5') &&
+	    isdigit((unsigned char)value[1]) &&
 	    isdigit((unsigned char)value[2]) &&
 	    (value[3] == ' ' || value[3] == '\t' || value[3] == 0)) {
 		int code = atoi(value);
@@ -356,8 +357,7 @@ static int r_permit_mynetworks(struct check_ctx *ctx, const char *table)
 }
 
 /* SASL seam: no SASL yet, so nobody is authenticated. */
-static int r_permit_sasl_authenticated(struct check_ctx *ctx,
-				       const char *table)
+static int r_permit_sasl_authenticated(struct check_ctx *ctx, const char *table)
 {
 	(void)ctx;
 	(void)table;
@@ -368,8 +368,8 @@ static struct match_list *list_mydestination, *list_relay_domains;
 static struct match_list *list_mynetworks, *list_newline_exclusions;
 static char *own_addresses; /* "host"-style networks, for [addr] domains */
 static struct match_list *list_own;
-static int lists_broken;    /* a list above failed to parse */
-static int relay_unsafe;    /* no unauth_destination/reject/defer */
+static int lists_broken; /* a list above failed to parse */
+static int relay_unsafe; /* no unauth_destination/reject/defer */
 
 /* 1 if the recipient's domain is ours or one we relay for, 0 if not,
  * -1 on a lookup error (logged). */
@@ -485,7 +485,8 @@ static int r_check_sender_access(struct check_ctx *ctx, const char *table)
 
 	if (!s->in_mail)
 		return SMTPD_CHECK_DUNNO;
-	/* The null sender is looked up as "<>" (smtpd_null_access_lookup_key). */
+	/* The null sender is looked up as "<>" (smtpd_null_access_lookup_key).
+	 */
 	return access_check(ctx, table, *s->mail.addr ? s->mail.addr : "<>",
 			    ACCESS_KEY_ADDRESS, s->sender);
 }
@@ -535,28 +536,30 @@ static int fqdn(const char *name)
 	       name[0] != '.';
 }
 
-static int r_reject_invalid_helo_hostname(struct check_ctx *ctx,
-					  const char *t)
+static int r_reject_invalid_helo_hostname(struct check_ctx *ctx, const char *t)
 {
 	const char *helo = ctx->state->helo;
 
 	(void)t;
 	if (helo == NULL || valid_hostname(helo))
 		return SMTPD_CHECK_DUNNO;
-	return check_reject(ctx, 501, "5.5.2", "<%s>: Helo command rejected: "
-			    "Invalid name", helo);
+	return check_reject(ctx, 501, "5.5.2",
+			    "<%s>: Helo command rejected: "
+			    "Invalid name",
+			    helo);
 }
 
-static int r_reject_non_fqdn_helo_hostname(struct check_ctx *ctx,
-					   const char *t)
+static int r_reject_non_fqdn_helo_hostname(struct check_ctx *ctx, const char *t)
 {
 	const char *helo = ctx->state->helo;
 
 	(void)t;
 	if (helo == NULL || (valid_hostname(helo) && fqdn(helo)))
 		return SMTPD_CHECK_DUNNO;
-	return check_reject(ctx, 504, "5.5.2", "<%s>: Helo command rejected: "
-			    "need fully-qualified hostname", helo);
+	return check_reject(ctx, 504, "5.5.2",
+			    "<%s>: Helo command rejected: "
+			    "need fully-qualified hostname",
+			    helo);
 }
 
 static int non_fqdn_address(const char *addr)
@@ -571,10 +574,13 @@ static int r_reject_non_fqdn_sender(struct check_ctx *ctx, const char *t)
 	struct smtpd_state *s = ctx->state;
 
 	(void)t;
-	if (!s->in_mail || *s->mail.addr == 0 || !non_fqdn_address(s->mail.addr))
+	if (!s->in_mail || *s->mail.addr == 0 ||
+	    !non_fqdn_address(s->mail.addr))
 		return SMTPD_CHECK_DUNNO;
-	return check_reject(ctx, 504, "5.5.2", "<%s>: Sender address rejected: "
-			    "need fully-qualified address", s->sender);
+	return check_reject(ctx, 504, "5.5.2",
+			    "<%s>: Sender address rejected: "
+			    "need fully-qualified address",
+			    s->sender);
 }
 
 static int r_reject_non_fqdn_recipient(struct check_ctx *ctx, const char *t)
@@ -582,8 +588,10 @@ static int r_reject_non_fqdn_recipient(struct check_ctx *ctx, const char *t)
 	(void)t;
 	if (ctx->rcpt == NULL || !non_fqdn_address(ctx->rcpt))
 		return SMTPD_CHECK_DUNNO;
-	return check_reject(ctx, 504, "5.5.2", "<%s>: Recipient address "
-			    "rejected: need fully-qualified address", ctx->rcpt);
+	return check_reject(ctx, 504, "5.5.2",
+			    "<%s>: Recipient address "
+			    "rejected: need fully-qualified address",
+			    ctx->rcpt);
 }
 
 /* THE table of restriction names. Keep smtpd(8) in step. */
@@ -603,8 +611,7 @@ static const struct restriction restriction_table[] = {
     {"check_client_access", 1, r_check_client_access, "client name/address"},
     {"check_helo_access", 1, r_check_helo_access, "HELO name"},
     {"check_sender_access", 1, r_check_sender_access, "MAIL FROM address"},
-    {"check_recipient_access", 1, r_check_recipient_access,
-     "RCPT TO address"},
+    {"check_recipient_access", 1, r_check_recipient_access, "RCPT TO address"},
     {"reject_invalid_helo_hostname", 0, r_reject_invalid_helo_hostname,
      "501 5.5.2 Invalid name"},
     {"reject_non_fqdn_helo_hostname", 0, r_reject_non_fqdn_helo_hostname,
@@ -633,8 +640,8 @@ static int eval_list(struct check_ctx *ctx, char **list, const char *param)
 		int rc;
 
 		if (r == NULL) {
-			msg_warn("%s: unknown smtpd restriction: \"%s\"",
-				 param, *np);
+			msg_warn("%s: unknown smtpd restriction: \"%s\"", param,
+				 *np);
 			return config_error(ctx);
 		}
 		if (r->takes_table) {
@@ -697,20 +704,20 @@ static struct match_list *list_make(const char *name, const char *value,
 
 void smtpd_check_init(void)
 {
-	static const char *const closers[] = {
-	    "reject_unauth_destination", "defer_unauth_destination", "reject",
-	    "defer", NULL};
+	static const char *const closers[] = {"reject_unauth_destination",
+					      "defer_unauth_destination",
+					      "reject", "defer", NULL};
 	char *err = NULL;
 
-	list_mynetworks = list_make("mynetworks", var_mynetworks,
-				    MATCH_LIST_ADDR);
-	list_mydestination = list_make("mydestination", var_mydestination,
-				       MATCH_LIST_DOMAIN);
+	list_mynetworks =
+	    list_make("mynetworks", var_mynetworks, MATCH_LIST_ADDR);
+	list_mydestination =
+	    list_make("mydestination", var_mydestination, MATCH_LIST_DOMAIN);
 	list_relay_domains = list_make("relay_domains", var_relay_domains,
 				       MATCH_LIST_DOMAIN | MATCH_LIST_PARENT);
-	list_newline_exclusions =
-	    list_make("smtpd_forbid_bare_newline_exclusions",
-		      var_smtpd_forbid_bare_newline_exclusions, MATCH_LIST_ADDR);
+	list_newline_exclusions = list_make(
+	    "smtpd_forbid_bare_newline_exclusions",
+	    var_smtpd_forbid_bare_newline_exclusions, MATCH_LIST_ADDR);
 	own_addresses = match_list_mynetworks("host", &err);
 	if (own_addresses == NULL) {
 		msg_warn("%s", err);
@@ -720,9 +727,9 @@ void smtpd_check_init(void)
 	list_own = list_make("(own addresses)", own_addresses, MATCH_LIST_ADDR);
 	/* Open the tables now, before a chroot can hide them. */
 	const char *const lists[] = {
-	    var_smtpd_client_restrictions, var_smtpd_helo_restrictions,
-	    var_smtpd_sender_restrictions, var_smtpd_relay_restrictions,
-	    var_smtpd_recipient_restrictions, var_smtpd_data_restrictions,
+	    var_smtpd_client_restrictions,     var_smtpd_helo_restrictions,
+	    var_smtpd_sender_restrictions,     var_smtpd_relay_restrictions,
+	    var_smtpd_recipient_restrictions,  var_smtpd_data_restrictions,
 	    var_smtpd_end_of_data_restrictions};
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -833,9 +840,9 @@ int smtpd_check_helo(struct smtpd_state *state, struct strbuf *reply)
 		return SMTPD_CHECK_OK;
 	ctx_init(&ctx, state, reply);
 	ctx.cls = CLASS_HELO;
-	return ctx_done(&ctx, eval_param(&ctx, "smtpd_helo_restrictions",
-					 var_smtpd_helo_restrictions,
-					 CLASS_HELO));
+	return ctx_done(&ctx,
+			eval_param(&ctx, "smtpd_helo_restrictions",
+				   var_smtpd_helo_restrictions, CLASS_HELO));
 }
 
 int smtpd_check_mail(struct smtpd_state *state, struct strbuf *reply)
@@ -885,9 +892,9 @@ int smtpd_check_data(struct smtpd_state *state, const char *what,
 
 	ctx_init(&ctx, state, reply);
 	ctx.data_what = what;
-	return ctx_done(&ctx, eval_param(&ctx, "smtpd_data_restrictions",
-					 var_smtpd_data_restrictions,
-					 CLASS_DATA));
+	return ctx_done(&ctx,
+			eval_param(&ctx, "smtpd_data_restrictions",
+				   var_smtpd_data_restrictions, CLASS_DATA));
 }
 
 int smtpd_check_eod(struct smtpd_state *state, struct strbuf *reply)
@@ -895,8 +902,7 @@ int smtpd_check_eod(struct smtpd_state *state, struct strbuf *reply)
 	struct check_ctx ctx;
 
 	ctx_init(&ctx, state, reply);
-	return ctx_done(&ctx,
-			eval_param(&ctx, "smtpd_end_of_data_restrictions",
-				   var_smtpd_end_of_data_restrictions,
-				   CLASS_EOD));
+	return ctx_done(&ctx, eval_param(&ctx, "smtpd_end_of_data_restrictions",
+					 var_smtpd_end_of_data_restrictions,
+					 CLASS_EOD));
 }

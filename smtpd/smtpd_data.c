@@ -78,16 +78,16 @@ static void data_received(struct smtpd_state *state)
 			    state->name, state->rfc_addr);
 	if (state->rcpt_count == 1 && state->first_rcpt != NULL) {
 		cleanup_clnt_printf(cc, REC_TYPE_NORM,
-				    "\tby %s (%s) with %s id %s", var_myhostname,
-				    var_mail_name, state->protocol,
-				    state->queue_id);
+				    "\tby %s (%s) with %s id %s",
+				    var_myhostname, var_mail_name,
+				    state->protocol, state->queue_id);
 		cleanup_clnt_printf(cc, REC_TYPE_NORM, "\tfor <%s>; %s",
 				    state->first_rcpt, date);
 	} else {
 		cleanup_clnt_printf(cc, REC_TYPE_NORM,
-				    "\tby %s (%s) with %s id %s;", var_myhostname,
-				    var_mail_name, state->protocol,
-				    state->queue_id);
+				    "\tby %s (%s) with %s id %s;",
+				    var_myhostname, var_mail_name,
+				    state->protocol, state->queue_id);
 		cleanup_clnt_printf(cc, REC_TYPE_NORM, "\t%s", date);
 	}
 }

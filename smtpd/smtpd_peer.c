@@ -34,8 +34,8 @@
 /* Collect the records of type want from an answer: PTR names into names
  * (one, the first), or addresses compared with target. Returns 1 if
  * (for addresses) target was found or (for PTR) a name was stored. */
-static int peer_parse(const unsigned char *msg, int len, int want,
-		      char *name, size_t name_size, const unsigned char *target,
+static int peer_parse(const unsigned char *msg, int len, int want, char *name,
+		      size_t name_size, const unsigned char *target,
 		      size_t target_len)
 {
 	const unsigned char *end = msg + len, *p;
@@ -120,13 +120,13 @@ static void peer_lookup(struct smtpd_state *state, int family,
 
 		for (int i = 15; i >= 0; i--) {
 			/* UNSAFE: 16 x 4 bytes + "ip6.arpa" fit in 128. */
-			q += sprintf(q, "%x.%x.", bytes[i] & 0xf,
-				     bytes[i] >> 4);
+			q +=
+			    sprintf(q, "%x.%x.", bytes[i] & 0xf, bytes[i] >> 4);
 		}
 		strcpy(q, "ip6.arpa");
 	}
-	len = res_nquery(&res, qname, ns_c_in, ns_t_ptr, answer,
-			 sizeof(answer));
+	len =
+	    res_nquery(&res, qname, ns_c_in, ns_t_ptr, answer, sizeof(answer));
 	if (len <= 0 || len > (int)sizeof(answer) ||
 	    !peer_parse(answer, len, ns_t_ptr, ptr, sizeof(ptr), NULL, 0) ||
 	    !peer_name_ok(ptr))
