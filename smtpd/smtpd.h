@@ -77,7 +77,7 @@ struct smtpd_state {
 	unsigned rcpt_count;	    /* accepted recipients */
 	struct cleanup_clnt *cleanup;
 	char *queue_id;
-	int cleanup_flags; /* CLEANUP_FLAG_HOLD/DISCARD from access maps */
+	int cleanup_flags; /* CLEANUP_FLAG_DISCARD from an access table */
 
 	/* DATA/BDAT. */
 	struct smtp_data *data;

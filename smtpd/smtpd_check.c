@@ -195,13 +195,16 @@ static void log_action(struct check_ctx *ctx, const char *action,
 	struct smtpd_state *s = ctx->state;
 	struct strbuf *line = strbuf_new(STRBUF_NO_MAX);
 
-	strbuf_printf(line, "<%s>: %s triggers %s action", key,
-		      class_text[ctx->cls], action);
+	/* "Recipient address rejected" -> "Recipient address triggers". */
+	const char *cls = class_text[ctx->cls];
+	const char *cut = strstr(cls, " rejected");
+
+	strbuf_printf(line, "<%s>: %.*s triggers %s action", key,
+		      cut ? (int)(cut - cls) : (int)strlen(cls), cls, action);
 	if (*text)
 		strbuf_printf(line, ": %s", text);
 	msg_info("%s: %s: %s from %s: %s; from=<%s>%s%s%s proto=%s helo=<%s>",
-		 s->queue_id ? s->queue_id : "NOQUEUE",
-		 strcmp(action, "HOLD") == 0 ? "hold" : "discard", s->where,
+		 s->queue_id ? s->queue_id : "NOQUEUE", "discard", s->where,
 		 s->namaddr, strbuf_str(line), s->sender ? s->sender : "",
 		 ctx->rcpt ? " to=<" : "", ctx->rcpt ? ctx->rcpt : "",
 		 ctx->rcpt ? ">" : "", s->protocol, s->helo ? s->helo : "");
@@ -240,11 +243,6 @@ static int access_action(struct check_ctx *ctx, const char *table,
 	}
 	if (word_is(value, "DEFER_IF_REJECT", &rest)) {
 		ctx->defer_if_reject = 1;
-		return SMTPD_CHECK_DUNNO;
-	}
-	if (word_is(value, "HOLD", &rest)) {
-		ctx->state->cleanup_flags |= CLEANUP_FLAG_HOLD;
-		log_action(ctx, "HOLD", key, rest);
 		return SMTPD_CHECK_DUNNO;
 	}
 	if (word_is(value, "DISCARD", &rest)) {

@@ -95,9 +95,6 @@ static void data_received(struct smtpd_state *state)
 /* End of the envelope, start of the content. */
 static void data_start(struct smtpd_state *state)
 {
-	if (state->cleanup_flags != 0)
-		cleanup_clnt_printf(state->cleanup, REC_TYPE_FLGS, "%d",
-				    state->cleanup_flags);
 	cleanup_clnt_rec(state->cleanup, REC_TYPE_MESG, NULL, 0);
 	data_received(state);
 }
@@ -167,6 +164,15 @@ static void data_finish(struct smtpd_state *state)
 	if (smtpd_check_eod(state, reply) == SMTPD_CHECK_REJECT) {
 		smtpd_log_reject(state, "END-OF-MESSAGE", strbuf_str(reply));
 		smtpd_reply_text(state, strbuf_str(reply));
+		strbuf_free(&reply);
+		smtpd_reset_transaction(state);
+		return;
+	}
+	/* DISCARD from an access table: the client is told what Postfix
+	 * tells it (the message was accepted), and nothing is queued. */
+	if (state->cleanup_flags & CLEANUP_FLAG_DISCARD) {
+		smtpd_reply(state, 250, "2.0.0", "Ok: queued as %s",
+			    state->queue_id);
 		strbuf_free(&reply);
 		smtpd_reset_transaction(state);
 		return;

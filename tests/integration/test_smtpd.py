@@ -341,7 +341,9 @@ def test_access_tables(instance, tmp_path):
                     "ok@localhost       OK\n"
                     "num@localhost      12345\n"
                     "dunno@localhost    DUNNO\n"
-                    "weird@localhost    FROB\n")
+                    "weird@localhost    FROB\n"
+                    "hold@localhost     HOLD\n"
+                    "discard@localhost  DISCARD\n")
     sender = tmp_path / "sender_access"
     sender.write_text("spammer.example  REJECT\n<>  OK\n")
     start(instance,
@@ -363,7 +365,17 @@ def test_access_tables(instance, tmp_path):
     assert c.cmd("RCPT TO:<dunno@localhost>") == \
         "554 5.7.1 <dunno@localhost>: Recipient address rejected: Access denied"
     assert c.cmd("RCPT TO:<weird@localhost>") == "451 4.3.5 Server configuration error"
-    c.cmd("RSET")
+    # HOLD needs cleanup support for flags after open: refused, not ignored.
+    assert c.cmd("RCPT TO:<hold@localhost>") == "451 4.3.5 Server configuration error"
+    # DISCARD: the client hears "queued", nothing is queued.
+    assert c.cmd("RCPT TO:<discard@localhost>") == "250 2.1.5 Ok"
+    assert c.cmd("DATA").startswith("354")
+    c.send("Subject: gone\r\n\r\nx\r\n.\r\n")
+    m = QUEUED.match(c.reply()[-1])
+    assert m
+    instance.wait_log(r"discard: RCPT from unknown\[127\.0\.0\.1\]: "
+                      r"<discard@localhost>: Recipient address triggers DISCARD action")
+    wait_for(lambda: incoming(instance) == [], 10, what="discarded: no file")
     # smtpd_delay_reject: the sender is refused at RCPT time.
     assert c.cmd("MAIL FROM:<bad@spammer.example>") == "250 2.1.0 Ok"
     assert c.cmd("RCPT TO:<ok@localhost>") == \
