@@ -143,7 +143,14 @@ static void helo_cmd(struct smtpd_state *state, const char *arg, int ehlo)
 {
 	struct strbuf *reply;
 
-	if (*arg == 0) {
+	/* A control character (a CR is possible: only LF ends a command
+	 * line) must not reach the Received header or the envelope. */
+	int ctl = 0;
+
+	for (const char *p = arg; *p; p++)
+		if ((unsigned char)*p < 32 || *p == 127)
+			ctl = 1;
+	if (*arg == 0 || ctl) {
 		smtpd_reply(state, 501, "5.5.4", "Syntax: %s hostname",
 			    ehlo ? "EHLO" : "HELO");
 		return;

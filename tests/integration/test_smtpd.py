@@ -221,6 +221,8 @@ def test_vrfy_enabled_and_helo_required(instance):
     assert c.cmd("VRFY") == "501 5.5.4 Syntax: VRFY address"
     assert c.cmd("VRFY someone").startswith("252 2.0.0")
     assert c.cmd("EHLO") == "501 5.5.4 Syntax: EHLO hostname"
+    assert c.cmd("EHLO a\rb.example") == "501 5.5.4 Syntax: EHLO hostname"
+    assert c.cmd("HELO a\tb.example") == "501 5.5.4 Syntax: HELO hostname"
     c.cmd("QUIT")
 
 
