@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "mail_conf.h"
+#include "match_list.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "readlline.h"
@@ -546,6 +547,21 @@ const char *mail_conf_default(const struct param_info *param)
 			strbuf_free(&sb);
 			return NULL;
 		}
+	} else if (strcmp(param->name, "mynetworks") == 0) {
+		char *style = conf_expand_param("mynetworks",
+						"$mynetworks_style", &err);
+		char *nets = style ? match_list_mynetworks(style, &err) : NULL;
+
+		/* Never fall back to something wider than this host. */
+		if (nets == NULL) {
+			msg_warn("%s; mynetworks is 127.0.0.0/8 [::1]/128",
+				 err ? err : "mynetworks_style");
+			nets = mystrdup("127.0.0.0/8 [::1]/128");
+		}
+		strbuf_puts(sb, nets);
+		myfree(nets);
+		myfree(style);
+		myfree(err);
 	} else {
 		msg_panic("mail_conf_default: no rule to compute %s",
 			  param->name);
