@@ -279,6 +279,20 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 	case REC_TYPE_FULL:
 		env_set(&st->fullname, data);
 		break;
+	case REC_TYPE_FLGS:
+		/* Late flags: only HOLD and DISCARD may be added after step 3
+		 * of the protocol; the record itself is not queued. */
+		notify = strtol(data, &end, 10);
+		if (len == 0 || *end != 0 || notify <= 0 ||
+		    (notify & ~(long)(CLEANUP_FLAG_HOLD | CLEANUP_FLAG_DISCARD)) != 0) {
+			env_protocol_error(st, "bad flags record");
+			return;
+		}
+		if (notify & CLEANUP_FLAG_HOLD)
+			st->hold = 1;
+		if (notify & CLEANUP_FLAG_DISCARD)
+			st->discard = 1;
+		return;
 	case REC_TYPE_ATTR:
 		if ((eq = strchr(data, '=')) == NULL) {
 			env_protocol_error(st, "attribute record without '='");

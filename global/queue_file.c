@@ -360,11 +360,11 @@ int queue_file_requeue(struct queue_file *qf, const char *queue,
 {
 	qf_check_writer(qf, "queue_file_requeue");
 	if (qf->failed)
-		return qf_fail(why, "%s", strbuf_str(qf->error));
+		return strbuf_why(why, "%s", strbuf_str(qf->error));
 	if (strcmp(queue, qf->queue) == 0)
 		return 0;
 	if (strlen(queue) >= sizeof(qf->queue) || !mail_queue_name_ok(queue))
-		return qf_fail(why, "bad queue name \"%s\"", queue);
+		return strbuf_why(why, "bad queue name \"%s\"", queue);
 	/* Still mode 0600: no reader takes it in either queue until the
 	 * commit marks it, and the commit then syncs the new directory. */
 	if (mail_queue_rename(qf->mq, qf->queue, queue, qf->id, why) < 0)

@@ -204,7 +204,8 @@ static void log_action(struct check_ctx *ctx, const char *action,
 	if (*text)
 		strbuf_printf(line, ": %s", text);
 	msg_info("%s: %s: %s from %s: %s; from=<%s>%s%s%s proto=%s helo=<%s>",
-		 s->queue_id ? s->queue_id : "NOQUEUE", "discard", s->where,
+		 s->queue_id ? s->queue_id : "NOQUEUE",
+		 strcmp(action, "HOLD") == 0 ? "hold" : "discard", s->where,
 		 s->namaddr, strbuf_str(line), s->sender ? s->sender : "",
 		 ctx->rcpt ? " to=<" : "", ctx->rcpt ? ctx->rcpt : "",
 		 ctx->rcpt ? ">" : "", s->protocol, s->helo ? s->helo : "");
@@ -248,6 +249,13 @@ static int access_action(struct check_ctx *ctx, const char *table,
 	if (word_is(value, "DISCARD", &rest)) {
 		ctx->state->cleanup_flags |= CLEANUP_FLAG_DISCARD;
 		log_action(ctx, "DISCARD", key, rest);
+		return SMTPD_CHECK_OK;
+	}
+	/* HOLD permits, like DISCARD, and the message goes to hold/
+	 * (cleanup is told before the content, with a flags record). */
+	if (word_is(value, "HOLD", &rest)) {
+		ctx->state->cleanup_flags |= CLEANUP_FLAG_HOLD;
+		log_action(ctx, "HOLD", key, rest);
 		return SMTPD_CHECK_OK;
 	}
 	if (word_is(value, "WARN", &rest)) {

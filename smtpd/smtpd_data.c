@@ -95,6 +95,9 @@ static void data_received(struct smtpd_state *state)
 /* End of the envelope, start of the content. */
 static void data_start(struct smtpd_state *state)
 {
+	if (state->cleanup_flags & CLEANUP_FLAG_HOLD)
+		cleanup_clnt_printf(state->cleanup, REC_TYPE_FLGS, "%d",
+				    CLEANUP_FLAG_HOLD);
 	cleanup_clnt_rec(state->cleanup, REC_TYPE_MESG, NULL, 0);
 	data_received(state);
 }

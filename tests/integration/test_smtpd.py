@@ -367,8 +367,8 @@ def test_access_tables(instance, tmp_path):
     assert c.cmd("RCPT TO:<dunno@localhost>") == \
         "554 5.7.1 <dunno@localhost>: Recipient address rejected: Access denied"
     assert c.cmd("RCPT TO:<weird@localhost>") == "451 4.3.5 Server configuration error"
-    # HOLD needs cleanup support for flags after open: refused, not ignored.
-    assert c.cmd("RCPT TO:<hold@localhost>") == "451 4.3.5 Server configuration error"
+    # HOLD: accepted here; the message is checked below to land in hold/.
+    assert c.cmd("RCPT TO:<hold@localhost>") == "250 2.1.5 Ok"
     # DISCARD: the client hears "queued", nothing is queued.
     assert c.cmd("RCPT TO:<discard@localhost>") == "250 2.1.5 Ok"
     assert c.cmd("DATA").startswith("354")
@@ -378,6 +378,19 @@ def test_access_tables(instance, tmp_path):
     instance.wait_log(r"discard: RCPT from unknown\[127\.0\.0\.1\]: "
                       r"<discard@localhost>: Recipient address triggers DISCARD action")
     wait_for(lambda: incoming(instance) == [], 10, what="discarded: no file")
+    # HOLD alone: queued, but into hold/ where qmgr never looks.
+    assert c.cmd("MAIL FROM:<s@test.example>") == "250 2.1.0 Ok"
+    assert c.cmd("RCPT TO:<hold@localhost>") == "250 2.1.5 Ok"
+    assert c.cmd("DATA").startswith("354")
+    c.send("Subject: held\r\n\r\nx\r\n.\r\n")
+    m = QUEUED.match(c.reply()[-1])
+    assert m
+    held = os.path.join(instance.queue, "hold", m.group(1))
+    assert os.path.exists(held)
+    assert os.stat(held).st_mode & 0o777 == 0o700
+    assert incoming(instance) == []
+    instance.wait_log(r"hold: RCPT from unknown\[127\.0\.0\.1\]: "
+                      r"<hold@localhost>: Recipient address triggers HOLD action")
     # smtpd_delay_reject: the sender is refused at RCPT time.
     assert c.cmd("MAIL FROM:<bad@spammer.example>") == "250 2.1.0 Ok"
     assert c.cmd("RCPT TO:<ok@localhost>") == \
