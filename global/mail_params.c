@@ -67,6 +67,7 @@ const char *const mail_param_reserved[] = {
     "alias_maps",
     "allow_mail_to_commands",
     "allow_mail_to_files",
+    "alternate_config_directories",
     "anvil_rate_time_unit",
     "biff",
     "bounce_queue_lifetime",

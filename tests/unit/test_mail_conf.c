@@ -130,7 +130,6 @@ static void test_missing_main_cf_gives_defaults(void **state)
 	assert_string_equal(var_compatibility_level, "0");
 	assert_string_equal(var_default_database_type, "hash");
 	assert_string_equal(var_inet_protocols, "all");
-	assert_string_equal(var_alternate_config_directories, "");
 }
 
 static void test_syntax(void **state)
