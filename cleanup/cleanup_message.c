@@ -194,16 +194,19 @@ static char *msg_unfold(const char *text, size_t len)
 	return out;
 }
 
-/* message_drop_headers names this header? */
+/* message_drop_headers names this header? This runs for every header
+ * line, so the list is split once: main.cf does not change during a
+ * process's life (a reload starts new processes). */
 static int msg_drop_header(const char *text, size_t len)
 {
-	char **list = conf_list_split(var_message_drop_headers);
-	int drop = 0;
+	static char **list;
 
-	for (char **cp = list; *cp != NULL && !drop; cp++)
-		drop = mime_header_is(text, len, *cp);
-	conf_list_free(&list);
-	return drop;
+	if (list == NULL)
+		list = conf_list_split(var_message_drop_headers);
+	for (char **cp = list; *cp != NULL; cp++)
+		if (mime_header_is(text, len, *cp))
+			return 1;
+	return 0;
 }
 
 /* Note the headers whose presence matters later; log the Message-ID. */
