@@ -138,6 +138,18 @@ def test_remote_client_headers_unchanged(cleanup):
     assert body == ["Subject: x", "", "body"]
 
 
+def test_message_drop_headers(cleanup):
+    # Postfix's default drops Bcc:, Content-Length: and Resent-Bcc:,
+    # folded continuation lines included; other headers stay.
+    inst = cleanup.start_cleanup()
+    r = send(inst, msg="Subject: x\nBcc: hidden@example.net,\n two@example.net\n"
+             "content-length: 12\nX-Keep: yes\n\nbody\n",
+             attrs=["client_address=192.0.2.1"])
+    assert r["status"] == "0", r
+    body = content(dump(inst, "incoming", r["queue_id"]))
+    assert body == ["Subject: x", "X-Keep: yes", "", "body"]
+
+
 def test_always_add_missing_headers(cleanup):
     inst = cleanup.start_cleanup("always_add_missing_headers = yes\n")
     r = send(inst, msg="Subject: x\n\nbody\n", attrs=["client_address=192.0.2.1"])
