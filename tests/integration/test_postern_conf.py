@@ -76,11 +76,11 @@ def test_unknown_name_warns_and_exits_0(confdir):
 
 def test_unknown_parameter_in_main_cf_warns_with_file_and_line(confdir):
     with open(confdir / "main.cf", "a") as f:
-        f.write("bogus_setting = 1\nrelayhost = [smtp.example.com]\n")
+        f.write("bogus_setting = 1\nsmtpd_milters = inet:127.0.0.1:11332\n")
     proc = run("-c", str(confdir), "max_use")
     main_cf = str(confdir / "main.cf")
     assert f"postern-conf: warning: {main_cf}, line 10: unknown parameter bogus_setting; ignored" in proc.stderr
-    assert (f"postern-conf: warning: {main_cf}, line 11: parameter relayhost is not "
+    assert (f"postern-conf: warning: {main_cf}, line 11: parameter smtpd_milters is not "
             "supported by postern yet; ignored") in proc.stderr
 
 

@@ -495,7 +495,7 @@ static void test_unknown_and_reserved_warn(void **state)
 		   44);
 	write_main_cf("# site settings\n"
 		      "foo = 1\n"
-		      "relayhost = [smtp.example.com]\n"
+		      "smtpd_milters = inet:127.0.0.1:11332\n"
 		      "helper = permit\n"
 		      "relocated_maps = ${helper}\n"
 		      "from_master = 1\n"
@@ -508,7 +508,7 @@ static void test_unknown_and_reserved_warn(void **state)
 		 "%s/main.cf, line 2: unknown parameter foo; ignored", tmpdir);
 	assert_non_null(strstr(log, want));
 	snprintf(want, sizeof(want),
-		 "%s/main.cf, line 3: parameter relayhost is not "
+		 "%s/main.cf, line 3: parameter smtpd_milters is not "
 		 "supported by postern yet; ignored",
 		 tmpdir);
 	assert_non_null(strstr(log, want));
