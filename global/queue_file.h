@@ -46,8 +46,12 @@ struct queue_file_size {
 	off_t extracted_offset; /* offset of the X record */
 	off_t content_size;	/* message bytes: each line plus its LF */
 	off_t rcpt_count;	/* R records written at creation */
-	off_t flags;		/* reserved, 0 */
+	off_t flags;		/* QUEUE_SIZE_FLAG_* */
 };
+/* Content properties cleanup records in the size record's flags, for
+ * qmgr and the delivery agents (8BITMIME, SMTPUTF8 to the next hop). */
+#define QUEUE_SIZE_FLAG_8BIT	 (1 << 0) /* the content has 8-bit octets */
+#define QUEUE_SIZE_FLAG_SMTPUTF8 (1 << 1) /* envelope or headers need it */
 
 /* One recipient for queue_file_rcpt(). */
 struct queue_rcpt {
