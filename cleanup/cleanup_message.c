@@ -432,6 +432,10 @@ void cleanup_message_start(struct cleanup_state *st)
 	    queue_file_time(st->qf, st->arrival_sec, st->arrival_usec,
 			    st->why) < 0)
 		cleanup_write_error(st);
+	/* A placeholder qmgr rewrites in place once it has sent a delay
+	 * warning, so that it sends one at most. */
+	if (st->errs == 0 && queue_file_warn(st->qf, 0, st->why) < 0)
+		cleanup_write_error(st);
 	if (st->errs == 0 && queue_file_content(st->qf, st->why) < 0)
 		cleanup_write_error(st);
 	st->local_rewrite =

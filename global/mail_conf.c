@@ -883,6 +883,33 @@ static int conf_line_cmp(const void *a, const void *b)
 	return (sa->line > sb->line) - (sa->line < sb->line);
 }
 
+/* Parameters that any master.cf transport name may prefix, as Postfix
+ * allows ("relay_destination_concurrency_limit"): qmgr looks them up by
+ * name, so they are not unknown. */
+static const char *const conf_transport_suffixes[] = {
+    "_destination_concurrency_failed_cohort_limit",
+    "_destination_concurrency_limit",
+    "_destination_rate_delay",
+    "_destination_recipient_limit",
+    "_initial_destination_concurrency",
+};
+
+static int conf_is_transport_param(const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sizeof(conf_transport_suffixes) /
+				    sizeof(conf_transport_suffixes[0]);
+	     i++) {
+		size_t slen = strlen(conf_transport_suffixes[i]);
+
+		if (len > slen &&
+		    strcmp(name + len - slen, conf_transport_suffixes[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Warn about every setting that has no effect. A name that some value in
  * main.cf or master.cf refers to is a user-defined parameter (Postfix
  * admins write "-o smtpd_client_restrictions=$mua_client_restrictions"):
@@ -915,7 +942,8 @@ static void conf_warn_unused(const char *dir)
 	for (size_t i = 0; i < conf_nset; i++) {
 		const struct mail_conf_setting *s = order[i];
 
-		if (mail_param_find(s->name) != NULL)
+		if (mail_param_find(s->name) != NULL ||
+		    conf_is_transport_param(s->name))
 			continue;
 		if (mail_param_is_reserved(s->name))
 			msg_warn(

@@ -237,6 +237,44 @@ int queue_file_time(struct queue_file *qf, int64_t sec, long usec,
 	return queue_file_put(qf, REC_TYPE_TIME, buf, (size_t)n, why);
 }
 
+/* The W payload is fixed width so queue_file_set_warn can rewrite it in
+ * place without moving a byte, like the size record. */
+#define QF_WARN_WIDTH 15
+
+int queue_file_warn(struct queue_file *qf, int64_t when, struct strbuf *why)
+{
+	char buf[QF_WARN_WIDTH + 1];
+
+	if (when < 0 || when > 999999999999999LL)
+		return strbuf_why(why, "warning time out of range");
+	snprintf(buf, sizeof(buf), "%0*lld", QF_WARN_WIDTH, (long long)when);
+	return queue_file_put(qf, REC_TYPE_WARN, buf, QF_WARN_WIDTH, why);
+}
+
+int queue_file_set_warn(struct queue_file *qf, off_t offset, int64_t when,
+			struct strbuf *why)
+{
+	char head[2], buf[QF_WARN_WIDTH + 1];
+
+	if ((qf->flags & QUEUE_FILE_FLAG_RDWR) == 0)
+		msg_panic("queue_file_set_warn: %s opened read-only", qf->id);
+	if (when < 0 || when > 999999999999999LL)
+		return strbuf_why(why, "warning time out of range");
+	/* Check first: a wrong offset must not corrupt another record. A
+	 * 15-byte payload has a one-byte length. */
+	if (offset <= 0 || pread(qf->fd, head, 2, offset) != 2 ||
+	    head[0] != REC_TYPE_WARN || head[1] != QF_WARN_WIDTH)
+		return strbuf_why(why,
+				  "%s/%s: no warning time record at offset %lld",
+				  qf->queue, qf->id, (long long)offset);
+	snprintf(buf, sizeof(buf), "%0*lld", QF_WARN_WIDTH, (long long)when);
+	if (pwrite(qf->fd, buf, QF_WARN_WIDTH, offset + 2) != QF_WARN_WIDTH ||
+	    fsync(qf->fd) < 0)
+		return strbuf_why(why, "%s/%s: rewrite warning time: %s",
+				  qf->queue, qf->id, strerror(errno));
+	return 0;
+}
+
 int queue_file_sender(struct queue_file *qf, const char *sender,
 		      struct strbuf *why)
 {

@@ -97,6 +97,9 @@ int queue_file_time(struct queue_file *qf, int64_t sec, long usec,
 /* S: the envelope sender, "" for the null sender (required once). */
 int queue_file_sender(struct queue_file *qf, const char *sender,
 		      struct strbuf *why);
+/* W: when the delay warning was sent, 0 for "not yet" (fixed width, so
+ * that qmgr can rewrite it in place with queue_file_set_warn). */
+int queue_file_warn(struct queue_file *qf, int64_t when, struct strbuf *why);
 /* A: "name=value"; name is [a-z0-9_]+. */
 int queue_file_attr(struct queue_file *qf, const char *name, const char *value,
 		    struct strbuf *why);
@@ -147,6 +150,11 @@ int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
  * once the delivery request's recipients are all marked. 0 or -1. */
 int queue_file_mark_done(struct queue_file *qf, off_t offset,
 			 struct strbuf *why);
+/* Rewrite the W record at offset (as queue_file_read reported it) with
+ * when, in place, and fsync: the delay warning is then sent at most once.
+ * Refused (-1) if no W record written by queue_file_warn is there. */
+int queue_file_set_warn(struct queue_file *qf, off_t offset, int64_t when,
+			struct strbuf *why);
 /* fsync the file. 0 or -1. */
 int queue_file_sync(struct queue_file *qf, struct strbuf *why);
 /* Close a file opened with queue_file_open. 0, or -1 if close failed. */
