@@ -41,6 +41,7 @@
 #include "mail_params.h"
 #include "mail_queue.h"
 #include "mail_server.h"
+#include "mail_trigger.h"
 #include "mime_state.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -53,8 +54,6 @@
 
 /* How long a client may take per read or write (Postfix's ipc_timeout). */
 #define CLEANUP_IPC_TIMEOUT 3600
-/* Where qmgr listens for wake-up triggers. */
-#define CLEANUP_QMGR_TRIGGER "public/qmgr"
 
 static struct mail_queue *cleanup_queue;
 struct cleanup_rewrite_conf cleanup_rw;
@@ -173,29 +172,15 @@ static void cleanup_reply(int fd, const struct cleanup_state *st, int status,
 
 /* Wake qmgr up: one 'W' on its fifo or socket, never blocking. A
  * missing qmgr is fine: it scans incoming/ when it starts. */
+/* Wake qmgr: a lost trigger costs latency (master's wakeup timer), never
+ * mail, so a failure is not worth more than a verbose log line. */
 static void cleanup_trigger_qmgr(void)
 {
-	struct stat sb;
-	int fd = -1;
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
-	if (stat(CLEANUP_QMGR_TRIGGER, &sb) < 0)
-		return;
-	if (S_ISFIFO(sb.st_mode)) {
-		fd = open(CLEANUP_QMGR_TRIGGER,
-			  O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-	} else if (S_ISSOCK(sb.st_mode)) {
-		struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
-
-		fd = sock_unix_connect(CLEANUP_QMGR_TRIGGER, 1, why);
-		strbuf_free(&why);
-		if (fd >= 0)
-			(void)sock_nonblock(fd, 1);
-	}
-	if (fd < 0)
-		return;
-	if (write(fd, "W", 1) != 1 && msg_verbose)
-		msg_info("qmgr trigger: %m");
-	(void)close(fd);
+	if (mail_trigger(QMGR_SERVICE_PATH, "I", 1, why) < 0 && msg_verbose)
+		msg_info("qmgr trigger: %s", strbuf_str(why));
+	strbuf_free(&why);
 }
 
 static void cleanup_state_free(struct cleanup_state *st)
