@@ -79,7 +79,10 @@ void master_wakeup_init(struct master_serv *serv)
 			 serv->name);
 		return;
 	}
-	events_timer(wakeup_event, serv, serv->wakeup);
+	/* The first wakeup goes out at once, as Postfix's does: that is
+	 * what starts qmgr with the mail system, so mail left in the queue
+	 * moves without waiting a whole wakeup period. */
+	events_timer(wakeup_event, serv, 0);
 }
 
 void master_wakeup_cancel(struct master_serv *serv)

@@ -147,6 +147,8 @@ static void scan_start(struct qmgr_scan *scan, int all)
 	scan->all = all;
 	if (qmgr_scan_list(scan->queue, &scan->ids, &scan->count) == 0)
 		scan->active = 1;
+	/* The files are taken in a scheduling round (qmgr_scan_fill). */
+	qmgr_sched_request();
 	if (msg_verbose)
 		msg_info("scan %s: %zu files%s", scan->queue, scan->count,
 			 all ? " (ignoring retry times)" : "");

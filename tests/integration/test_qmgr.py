@@ -1,0 +1,441 @@
+"""qmgr(8) end to end: a real master + smtpd + cleanup + qmgr, with the
+test-only delivery agent tests/fixtures/agent_sink in place of smtp.
+
+The sink appends one line per delivery request to a log
+(id=, nexthop=, sender=, rcpts=, orig=, action=, conc=) and does what its
+control file says per next hop (deliver, defer, bounce, sitefail, with an
+optional wait), so each test can watch batching, retries, concurrency and
+dead destinations. Timers are short (queue_run_delay = 1s,
+minimal_backoff_time = 1s) so every test takes seconds.
+"""
+
+import os
+import re
+import signal
+import smtplib
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import TOP, pid_alive
+from conftest import wait_for as _wait_for
+
+SMTPD = os.path.join(TOP, "smtpd", "smtpd")
+CLEANUP = os.path.join(TOP, "cleanup", "cleanup")
+QMGR = os.path.join(TOP, "qmgr", "qmgr")
+SINK = os.path.join(TOP, "tests", "fixtures", "agent_sink")
+SEND = os.path.join(TOP, "tests", "fixtures", "cleanup_send")
+BOUNCE = os.path.join(TOP, "bounce", "bounce")
+HOST = "mx.test.example"
+
+MSG = "Subject: test\nFrom: a@example.com\n\nbody\n"
+FLAGS = 3  # CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK
+
+BASE_MAIN = ("myhostname = mx.test.example\n"
+             "mydomain = test.example\n"
+             "smtpd_peername_lookup = no\n"
+             "inet_interfaces = 127.0.0.1\n"
+             "default_transport = sink\n"
+             "relay_transport = sink\n"
+             "queue_run_delay = 1s\n"
+             "minimal_backoff_time = 1s\n"
+             "maximal_backoff_time = 2s\n"
+             "transport_retry_time = 2s\n")
+
+
+_current = []
+
+
+def wait_for(cond, timeout=10.0, what="condition"):
+    """conftest's wait_for, with the instance's log in the failure."""
+    try:
+        return _wait_for(cond, timeout, what=what)
+    except AssertionError as e:
+        log = _current[-1].log() if _current else ""
+        raise AssertionError(f"{e}\nlog:\n{log}") from None
+
+
+class Sink:
+    def __init__(self, inst):
+        # Inside the queue directory, named relative to it (the agent's
+        # working directory): as root, services run as the mail owner,
+        # which may not traverse pytest's private temporary directory.
+        self.dir = os.path.join(inst.queue, "sink")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o777)
+        self.log = os.path.join(self.dir, "log")
+        self.control = os.path.join(self.dir, "control")
+        self.arg_log = "sink/log"
+        self.arg_control = "sink/control"
+        self.set("")
+
+    def set(self, text):
+        tmp = self.control + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, self.control)
+
+    def requests(self):
+        try:
+            with open(self.log) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            d = dict(kv.split("=", 1) for kv in line.split(" "))
+            d["rcpts"] = d["rcpts"].split(",")
+            d["orig"] = d["orig"].split(",")
+            d["conc"] = int(d["conc"])
+            out.append(d)
+        return out
+
+    def delivered(self):
+        return [r for r in self.requests() if r["action"] == "deliver"]
+
+
+def link(inst, prog):
+    if not os.access(prog, os.X_OK):
+        pytest.fail(f"{prog} is not built")
+    dst = os.path.join(inst.libexec, os.path.basename(prog))
+    if not os.path.exists(dst):
+        os.symlink(prog, dst)
+
+
+def configure(inst, extra="", with_qmgr=True, master_extra=""):
+    for prog in (SMTPD, CLEANUP, QMGR, SINK, SEND):
+        link(inst, prog)
+    sink = Sink(inst)
+    inst.write_main(BASE_MAIN + extra)
+    inst.write_master(
+        f"127.0.0.1:{inst.port} inet n - n - - smtpd\n"
+        "cleanup unix n - n - 0 cleanup\n"
+        + ("qmgr unix n - n 300 1 qmgr\n" if with_qmgr else "")
+        + f"sink unix - - n - - agent_sink log={sink.arg_log} "
+        f"control={sink.arg_control}\n"
+        + master_extra)
+    inst.sink = sink
+    _current.append(inst)
+    return sink
+
+
+def start(inst):
+    inst.start()
+    wait_for(lambda: os.path.exists(os.path.join(inst.queue, "public", "cleanup")),
+             what="public/cleanup")
+    return inst
+
+
+def send(inst, rcpts, sender="sender@example.com", msg=MSG):
+    """Submit through cleanup (as smtpd does); return the queue ID."""
+    r = subprocess.run([SEND, "-F", str(FLAGS),
+                        os.path.join(inst.queue, "public", "cleanup"),
+                        sender, *rcpts],
+                       input=msg, capture_output=True, text=True, timeout=30)
+    out = dict(l.split("=", 1) for l in r.stdout.splitlines() if "=" in l)
+    assert out.get("status") == "0", r.stdout + r.stderr
+    return out["queue_id"]
+
+
+def files(inst, queue):
+    """IDs in a queue, hashed subdirectories included."""
+    top = os.path.join(inst.queue, queue)
+    out = []
+    for dirpath, _dirs, names in os.walk(top):
+        out += names
+    return sorted(out)
+
+
+def find(inst, queue, qid):
+    top = os.path.join(inst.queue, queue)
+    for dirpath, _dirs, names in os.walk(top):
+        if qid in names:
+            return os.path.join(dirpath, qid)
+    return None
+
+
+def trigger(inst, text):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(os.path.join(inst.queue, "public", "qmgr"))
+    s.sendall(text.encode())
+    s.close()
+
+
+def queue_empty(inst):
+    return not any(files(inst, q) for q in ("incoming", "active", "deferred"))
+
+
+def qmgr_pids(inst):
+    out = []
+    for pid in inst.children():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0")[0]
+        except OSError:
+            continue
+        if argv0.endswith(b"qmgr"):
+            out.append(pid)
+    return out
+
+
+# --- tests -------------------------------------------------------------------
+
+def test_smtp_mail_reaches_agent_in_one_batch_per_destination(instance):
+    sink = configure(instance)
+    start(instance)
+    rcpts = ["a@example.org", "b@example.org", "c@example.org", "d@example.net"]
+    with smtplib.SMTP("127.0.0.1", instance.port, timeout=10) as c:
+        c.ehlo("client.test.example")
+        c.sendmail("sender@example.com", rcpts, MSG.replace("\n", "\r\n"))
+    wait_for(lambda: len(sink.requests()) >= 2, 15, what="two requests")
+    wait_for(lambda: queue_empty(instance), 10, what="empty queue")
+    reqs = sorted(sink.requests(), key=lambda r: r["nexthop"])
+    assert len(reqs) == 2, reqs
+    net, org = reqs
+    assert org["nexthop"] == "example.org"
+    assert org["rcpts"] == ["a@example.org", "b@example.org", "c@example.org"]
+    assert net["nexthop"] == "example.net" and net["rcpts"] == ["d@example.net"]
+    assert org["sender"] == net["sender"] == "<sender@example.com>"
+    qid = org["id"]
+    instance.wait_log(rf"{qid}: from=<sender@example\.com>, size=\d+, "
+                      rf"nrcpt=4 \(queue active\)")
+    instance.wait_log(rf"{qid}: removed")
+    assert instance.log().count(f"{qid}: removed") == 1
+
+
+def test_per_transport_recipient_limit(instance):
+    sink = configure(instance, "sink_destination_recipient_limit = 2\n")
+    start(instance)
+    rcpts = [f"r{i}@example.org" for i in range(5)]
+    qid = send(instance, rcpts)
+    instance.wait_log(rf"{qid}: removed", 15)
+    reqs = sink.requests()
+    assert [len(r["rcpts"]) for r in reqs] == [2, 2, 1], reqs
+    assert sum((r["rcpts"] for r in reqs), []) == rcpts
+    # A transport-prefixed parameter is not an unknown one.
+    assert "unknown parameter sink_destination" not in instance.log()
+
+
+def test_deferred_then_retried_after_backoff(instance):
+    sink = configure(instance)
+    sink.set("* defer\n")
+    start(instance)
+    qid = send(instance, ["x@example.org"])
+    wait_for(lambda: find(instance, "deferred", qid), 15, what="file in deferred/")
+    path = find(instance, "deferred", qid)
+    try:
+        assert os.stat(path).st_mtime > time.time() - 0.5  # retry time ahead
+    except FileNotFoundError:
+        pass  # already being retried: the log below still proves it
+    n = len(sink.requests())
+    assert n >= 1 and sink.requests()[0]["action"] == "defer"
+    sink.set("* deliver\n")
+    wait_for(lambda: sink.delivered(), 15, what="delivery after the backoff")
+    instance.wait_log(rf"{qid}: removed", 10)
+    assert queue_empty(instance)
+    assert [r["id"] for r in sink.delivered()] == [qid]
+
+
+def test_flush_triggers_ignore_retry_time(instance):
+    sink = configure(instance, "minimal_backoff_time = 60s\n"
+                           "maximal_backoff_time = 60s\n"
+                           "queue_run_delay = 60s\n")
+    sink.set("* defer\n")
+    start(instance)
+    qid = send(instance, ["x@example.org"])
+    wait_for(lambda: find(instance, "deferred", qid), 15, what="deferred")
+    assert os.stat(find(instance, "deferred", qid)).st_mtime > time.time() + 30
+    sink.set("* deliver\n")
+    time.sleep(1.5)
+    trigger(instance, "D")  # retry time not reached: nothing happens
+    time.sleep(1.5)
+    assert not sink.delivered()
+    trigger(instance, "AFD")
+    wait_for(lambda: sink.delivered(), 10, what="delivery after A trigger")
+    instance.wait_log(rf"{qid}: removed", 10)
+
+
+def test_files_left_in_active_are_delivered_once(instance):
+    sink = configure(instance, with_qmgr=False)
+    start(instance)
+    ids = [send(instance, [f"u{i}@example.org"]) for i in range(3)]
+    instance.stop()
+    # A qmgr that died left them in active/.
+    for qid in ids:
+        os.rename(os.path.join(instance.queue, "incoming", qid),
+                  os.path.join(instance.queue, "active", qid))
+    configure(instance)
+    start(instance)
+    wait_for(lambda: len(sink.delivered()) >= 3, 15, what="three deliveries")
+    wait_for(lambda: queue_empty(instance), 10, what="empty queue")
+    time.sleep(1)
+    assert sorted(r["id"] for r in sink.delivered()) == sorted(ids)
+
+
+def test_qmgr_killed_midway_loses_nothing(instance):
+    sink = configure(instance)
+    sink.set("* deliver 1500\n")
+    start(instance)
+    ids = [send(instance, [f"k{i}@example.org"]) for i in range(4)]
+    for qid in ids:
+        instance.wait_log(rf"{qid}: from=<", 10)
+    pids = qmgr_pids(instance)
+    assert len(pids) == 1
+    os.kill(pids[0], signal.SIGKILL)
+    # master starts a new qmgr at the next wakeup or trigger.
+    wait_for(lambda: not pid_alive(pids[0]), 5, what="qmgr to die")
+    trigger(instance, "I")
+    wait_for(lambda: qmgr_pids(instance) and qmgr_pids(instance) != pids, 20,
+             what="master to restart qmgr")
+    wait_for(lambda: queue_empty(instance), 30, what="empty queue")
+    got = [r["id"] for r in sink.delivered()]
+    # At least once: every message, and a second copy only of batches
+    # that were in flight when qmgr died.
+    assert set(got) == set(ids)
+    assert len(got) <= 2 * len(ids)
+
+
+def test_corrupt_file_goes_to_corrupt_and_incomplete_is_left(instance):
+    configure(instance)
+    start(instance)
+    bad = "1000000000zB"
+    partial = "1000000000zC"
+    inc = os.path.join(instance.queue, "incoming")
+    with open(os.path.join(inc, bad), "wb") as f:
+        f.write(b"v\x0fpostern-queue-1garbage garbage")
+    os.chmod(os.path.join(inc, bad), 0o700)
+    with open(os.path.join(inc, partial), "wb") as f:
+        f.write(b"v\x0fpostern-queue-1")
+    os.chmod(os.path.join(inc, partial), 0o600)
+    if os.geteuid() == 0:
+        import pwd
+        pw = pwd.getpwnam(instance.owner)
+        for n in (bad, partial):
+            os.chown(os.path.join(inc, n), pw.pw_uid, pw.pw_gid)
+    trigger(instance, "I")
+    wait_for(lambda: find(instance, "corrupt", bad), 10, what="corrupt/ file")
+    instance.wait_log(rf'saving corrupt file "{bad}" from queue "active" '
+                      r'to queue "corrupt"')
+    time.sleep(0.5)
+    assert find(instance, "incoming", partial)
+    assert not find(instance, "corrupt", partial)
+
+
+def test_hold_is_never_scanned(instance):
+    checks = os.path.join(instance.etc, "header_checks")
+    with open(checks, "w") as f:
+        f.write("/^Subject: holdme/ HOLD\n")
+    sink = configure(instance, f"header_checks = regexp:{checks}\n")
+    start(instance)
+    qid = send(instance, ["h@example.org"], msg="Subject: holdme\n\nbody\n")
+    assert find(instance, "hold", qid)
+    trigger(instance, "AFDI")
+    time.sleep(2)
+    assert find(instance, "hold", qid)
+    assert not sink.requests()
+
+
+def test_redirect_and_content_filter(instance):
+    checks = os.path.join(instance.etc, "header_checks")
+    with open(checks, "w") as f:
+        f.write("/^Subject: redirect/ REDIRECT other@example.net\n"
+                "/^Subject: filter/ FILTER sink2:[192.0.2.1]:10025\n")
+    sink = configure(instance, f"header_checks = regexp:{checks}\n",
+                 master_extra="sink2 unix - - n - - agent_sink "
+                              "log={log} control={control}\n")
+    # sink2 logs to the same file.
+    instance.write_master(open(os.path.join(instance.etc, "master.cf")).read()
+                          .replace("{log}", sink.arg_log)
+                          .replace("{control}", sink.arg_control))
+    start(instance)
+    q1 = send(instance, ["r1@example.org", "r2@example.org"],
+              msg="Subject: redirect\n\nbody\n")
+    q2 = send(instance, ["f1@example.org"], msg="Subject: filter\n\nbody\n")
+    instance.wait_log(rf"{q1}: removed", 15)
+    instance.wait_log(rf"{q2}: removed", 15)
+    reqs = {r["id"]: r for r in sink.requests()}
+    assert reqs[q1]["nexthop"] == "example.net"
+    assert reqs[q1]["rcpts"] == ["other@example.net", "other@example.net"]
+    assert reqs[q1]["orig"] == ["r1@example.org", "r2@example.org"]
+    assert reqs[q2]["nexthop"] == "[192.0.2.1]:10025"
+    assert reqs[q2]["rcpts"] == ["f1@example.org"]
+
+
+def test_concurrency_stays_within_limit(instance):
+    sink = configure(instance, "default_destination_concurrency_limit = 3\n"
+                           "initial_destination_concurrency = 2\n")
+    sink.set("* deliver 300\n")
+    start(instance)
+    ids = [send(instance, [f"c{i}@example.org"]) for i in range(12)]
+    wait_for(lambda: len(sink.delivered()) >= 12, 30, what="12 deliveries")
+    conc = [r["conc"] for r in sink.requests()]
+    assert max(conc) <= 3, conc
+    assert max(conc) >= 2, conc  # the window was used, not serialised
+    assert sorted(r["id"] for r in sink.delivered()) == sorted(ids)
+
+
+def test_dead_destination_does_not_delay_others(instance):
+    sink = configure(instance, "initial_destination_concurrency = 1\n"
+                           "transport_retry_time = 60s\n")
+    sink.set("dead.example sitefail 1500\n* deliver\n")
+    start(instance)
+    dead = [send(instance, [f"d{i}@dead.example"]) for i in range(3)]
+    time.sleep(0.3)
+    good = send(instance, ["g@good.example"])
+    wait_for(lambda: any(r["id"] == good for r in sink.delivered()), 5,
+             what="good.example delivered while dead.example hangs")
+    # The first dead.example delivery is still in its 1.5 s wait.
+    assert not [r for r in sink.requests() if r["nexthop"] == "dead.example"]
+    # One failed cohort (window 1) kills it: the rest are deferred
+    # without a connection.
+    instance.wait_log(r"status=deferred \(delivery temporarily suspended: "
+                      r"connect to sink: Connection refused\)", 10)
+    for qid in dead:
+        wait_for(lambda: find(instance, "deferred", qid), 10, what=f"{qid} deferred")
+    time.sleep(1.5)  # several deferred-queue runs; still dead: no new tries
+    assert len([r for r in sink.requests() if r["nexthop"] == "dead.example"]) == 1
+    # F forgets dead destinations.
+    sink.set("* deliver\n")
+    trigger(instance, "AFD")
+    wait_for(lambda: len(sink.delivered()) >= 4, 10, what="dead ones after F")
+
+
+def test_expiry(instance):
+    have_bounce = os.access(BOUNCE, os.X_OK)
+    master_extra = ""
+    if have_bounce:
+        link(instance, BOUNCE)
+        master_extra = ("bounce unix - - n - 0 bounce\n"
+                        "defer unix - - n - 0 bounce\n"
+                        "trace unix - - n - 0 bounce\n")
+    sink = configure(instance, "maximal_queue_lifetime = 2s\n",
+                 master_extra=master_extra)
+    sink.set("* defer\n")
+    start(instance)
+    qid = send(instance, ["e@example.org"])
+    if have_bounce:
+        instance.wait_log(rf"{qid}: from=<sender@example\.com>, "
+                          r"status=expired, returned to sender", 20)
+        instance.wait_log(rf"{qid}: removed", 10)
+    else:
+        # No bounce service yet: the notice cannot be sent, so the
+        # message is kept (deferred) and tried again, never dropped.
+        instance.wait_log(rf"{qid}: message expired but not returned", 20)
+        assert find(instance, "deferred", qid) or find(instance, "active", qid)
+
+
+def test_double_bounce_failure_is_discarded(instance):
+    sink = configure(instance)
+    sink.set("* defer\n")
+    start(instance)
+    qid = send(instance, ["postmaster@example.org"],
+               sender="double-bounce@mx.test.example")
+    instance.wait_log(rf"{qid}: undeliverable postmaster notification "
+                      r"discarded", 15)
+    instance.wait_log(rf"{qid}: removed", 5)
+    assert queue_empty(instance)
