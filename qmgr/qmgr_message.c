@@ -111,17 +111,23 @@ static void log_remove(const char *queue, const char *id)
 	strbuf_free(&why);
 }
 
-/* Postfix's delay figures: 2 significant digits below 10 s. */
+/* Postfix's delay style, as the agents log it: 0.12, 1.2, 12. */
 static void put_secs(struct strbuf *out, double sec)
 {
+	char buf[32], *cp;
+
 	if (sec < 0)
 		sec = 0;
-	if (sec >= 10)
-		strbuf_printf(out, "%.0f", sec);
-	else if (sec >= 1)
-		strbuf_printf(out, "%.1f", sec);
-	else
-		strbuf_printf(out, "%.2g", sec);
+	snprintf(buf, sizeof(buf), "%.*f", sec >= 10 ? 0 : sec >= 1 ? 1 : 2,
+		 sec);
+	if (strchr(buf, '.') != NULL) {
+		cp = buf + strlen(buf) - 1;
+		while (*cp == '0')
+			*cp-- = 0;
+		if (*cp == '.')
+			*cp = 0;
+	}
+	strbuf_puts(out, buf);
 }
 
 void qmgr_message_delays(const struct qmgr_message *msg, struct strbuf *out)

@@ -91,6 +91,7 @@ class Sink:
             d["rcpts"] = d["rcpts"].split(",")
             d["orig"] = d["orig"].split(",")
             d["conc"] = int(d["conc"])
+            d["t"] = float(d["t"])
             out.append(d)
         return out
 
@@ -377,6 +378,22 @@ def test_concurrency_stays_within_limit(instance):
     assert max(conc) <= 3, conc
     assert max(conc) >= 2, conc  # the window was used, not serialised
     assert sorted(r["id"] for r in sink.delivered()) == sorted(ids)
+
+
+def test_rate_delay_spaces_deliveries(instance):
+    sink = configure(instance, "sink_destination_rate_delay = 1s\n")
+    start(instance)
+    ids = [send(instance, [f"s{i}@example.org"]) for i in range(3)]
+    other = send(instance, ["o@example.net"])
+    wait_for(lambda: len(sink.delivered()) >= 4, 15, what="4 deliveries")
+    slow = [r for r in sink.delivered() if r["nexthop"] == "example.org"]
+    assert sorted(r["id"] for r in slow) == sorted(ids)
+    assert all(r["conc"] == 1 for r in slow)
+    gaps = [b["t"] - a["t"] for a, b in zip(slow, slow[1:])]
+    assert all(g >= 0.9 for g in gaps), gaps
+    # The delay is per destination: example.net did not wait its turn.
+    fast = [r for r in sink.delivered() if r["nexthop"] == "example.net"]
+    assert fast[0]["id"] == other and fast[0]["t"] < slow[-1]["t"]
 
 
 def test_dead_destination_does_not_delay_others(instance):
