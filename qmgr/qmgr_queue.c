@@ -24,6 +24,9 @@
  * whose agent cannot be reached or crashed is dead the same way, for
  * all its destinations ("mail transport unavailable").
  *
+ * An idle queue (nothing waiting, nothing in flight) is freed, losing
+ * its window as in Postfix, but not before its rate delay has passed.
+ *
  * Invariants: queue->busy counts the queue's deliveries in flight and
  * transport->busy the sum over its queues; an entry is in exactly one
  * place (a todo list or a delivery); a queue is freed only when it has
@@ -158,10 +161,26 @@ static void queue_free(struct qmgr_queue *q)
 	myfree(q);
 }
 
+static void queue_release_timer(void *ctx)
+{
+	qmgr_queue_release(ctx);
+}
+
 void qmgr_queue_release(struct qmgr_queue *queue)
 {
-	if (queue->todo == NULL && queue->busy == 0 && !queue->dead)
-		queue_free(queue);
+	int64_t now;
+
+	if (queue->todo != NULL || queue->busy != 0 || queue->dead)
+		return;
+	/* An idle queue still carries its rate delay: keep it until the
+	 * delay is over, or the next message would skip it. */
+	if (queue->next_start_ms > (now = qmgr_now_ms())) {
+		events_timer_ms(queue_release_timer, queue,
+				(long)(queue->next_start_ms - now));
+		return;
+	}
+	events_timer_cancel(queue_release_timer, queue);
+	queue_free(queue);
 }
 
 void qmgr_queue_add(struct qmgr_queue *queue, struct qmgr_entry *entry)
