@@ -9,7 +9,9 @@
  * for a literal $; bounded in depth (100) and size (1 MiB) so a loop is
  * an error, not a hang. An undefined $name expands to empty with a
  * warning. A name not in mail_params.def warns with file and line
- * (reserved Postfix names: "not supported by postern yet"), unless
+ * (reserved Postfix names: "not supported by postern yet"), unless it is
+ * a per-transport limit ("<transport>_destination_concurrency_limit" and
+ * the other qmgr limits Postfix lets a master.cf name prefix), or
  * another value in main.cf or master.cf refers to it: then it is a
  * user-defined parameter, as in Postfix. A value of the wrong type is an
  * error naming file, line and parameter.
@@ -58,7 +60,9 @@ void mail_conf_reset(void);
  * if the parameter is not set explicitly. */
 const char *mail_conf_lookup_raw(const char *name);
 /* The expanded value of any parameter (explicit, else default), or NULL if
- * the name is unknown and unset. Borrowed until the next read/override. */
+ * the name is unknown and unset; this is how per-transport parameters are
+ * read. Borrowed until the next read/override (for a name not in the
+ * table: until the next such call). */
 const char *mail_conf_eval(const char *name);
 /* Expand $name references in text against the current configuration; the
  * result is the caller's to free. NULL and a reason on a loop/too deep. */

@@ -500,10 +500,18 @@ static void test_unknown_and_reserved_warn(void **state)
 		      "relocated_maps = ${helper}\n"
 		      "from_master = 1\n"
 		      "mail_version = 9.9\n"
-		      "config_directory = /elsewhere\n");
+		      "config_directory = /elsewhere\n"
+		      "relay_destination_concurrency_limit = 7\n"
+		      "_destination_rate_delay = 1s\n");
 	read_log();
 	load_ok();
 	log = read_log();
+	/* A transport name may prefix the per-destination limits (qmgr
+	 * looks them up by name); a bare suffix is still unknown. */
+	assert_null(strstr(log, "relay_destination"));
+	assert_string_equal(mail_conf_eval("relay_destination_concurrency_limit"),
+			    "7");
+	assert_non_null(strstr(log, "unknown parameter _destination_rate_delay"));
 	snprintf(want, sizeof(want),
 		 "%s/main.cf, line 2: unknown parameter foo; ignored", tmpdir);
 	assert_non_null(strstr(log, want));

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -622,6 +623,61 @@ static void test_mark_done(void **state)
 	(void) i;
 }
 
+/* The W record: written as zeros, rewritten in place by qmgr once the
+ * delay warning is out, refused at any other offset. */
+static void test_warn_record(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_file *qf;
+	struct queue_rec rec;
+	off_t warn_at = -1, sender_at = -1;
+	struct stat before, after;
+	char id[64], path[PATH_MAX];
+
+	CHECK(queue_file_create(f->mq, "incoming", &qf, f->why));
+	snprintf(id, sizeof(id), "%s", queue_file_id(qf));
+	CHECK(queue_file_time(qf, 5, 0, f->why));
+	CHECK(queue_file_sender(qf, "s@example.com", f->why));
+	CHECK(queue_file_warn(qf, 0, f->why));
+	assert_int_equal(queue_file_warn(qf, -1, f->why), -1);
+	CHECK(queue_file_rcpt(qf, &(struct queue_rcpt){.address = "r@x"},
+			      f->why));
+	CHECK(queue_file_commit(&qf, f->why));
+	snprintf(path, sizeof(path), "%s/incoming/%s", f->dir, id);
+	CHECK(stat(path, &before));
+
+	CHECK(queue_file_open(f->mq, "incoming", id, QUEUE_FILE_FLAG_RDWR, &qf,
+			      f->why));
+	do {
+		CHECK(queue_file_read(qf, &rec, f->why));
+		if (rec.type == REC_TYPE_WARN) {
+			warn_at = rec.offset;
+			assert_string_equal(rec.data, "000000000000000");
+		}
+		if (rec.type == REC_TYPE_FROM)
+			sender_at = rec.offset;
+	} while (rec.type != REC_TYPE_EOF);
+	assert_true(warn_at > 0);
+	assert_int_equal(queue_file_set_warn(qf, sender_at, 7, f->why), -1);
+	assert_int_equal(queue_file_set_warn(qf, warn_at + 1, 7, f->why), -1);
+	assert_int_equal(queue_file_set_warn(qf, 0, 7, f->why), -1);
+	assert_int_equal(queue_file_set_warn(qf, warn_at, -7, f->why), -1);
+	CHECK(queue_file_set_warn(qf, warn_at, 1760000000, f->why));
+	CHECK(queue_file_close(&qf));
+	CHECK(stat(path, &after));
+	assert_int_equal(before.st_size, after.st_size);
+
+	CHECK(queue_file_open(f->mq, "incoming", id, 0, &qf, f->why));
+	do {
+		CHECK(queue_file_read(qf, &rec, f->why));
+		if (rec.type == REC_TYPE_WARN)
+			assert_string_equal(rec.data, "000001760000000");
+		if (rec.type == REC_TYPE_FROM)
+			assert_string_equal(rec.data, "s@example.com");
+	} while (rec.type != REC_TYPE_EOF);
+	CHECK(queue_file_close(&qf));
+}
+
 static void test_pointer_records(void **state)
 {
 	struct fixture *f = *state;
@@ -814,6 +870,7 @@ int main(void)
 		T(test_bad_header_records),
 		T(test_incomplete),
 		T(test_mark_done),
+		T(test_warn_record),
 		T(test_pointer_records),
 		T(test_crash_before_commit),
 		T(test_write_error),
