@@ -28,7 +28,7 @@ CLEANUP = os.path.join(TOP, "cleanup", "cleanup")
 QMGR = os.path.join(TOP, "qmgr", "qmgr")
 SINK = os.path.join(TOP, "tests", "fixtures", "agent_sink")
 SEND = os.path.join(TOP, "tests", "fixtures", "cleanup_send")
-BOUNCE = os.path.join(TOP, "bounce", "bounce")
+BOUNCE_SINK = os.path.join(TOP, "tests", "fixtures", "bounce_sink")
 HOST = "mx.test.example"
 
 MSG = "Subject: test\nFrom: a@example.com\n\nbody\n"
@@ -97,6 +97,39 @@ class Sink:
 
     def delivered(self):
         return [r for r in self.requests() if r["action"] == "deliver"]
+
+
+def bounce_services(inst, sink):
+    """master.cf lines for the test-only bounce service."""
+    link(inst, BOUNCE_SINK)
+    return "".join(f"{s} unix - - n - 0 bounce_sink log=sink/bounce.log "
+                   f"control=sink/bounce.control\n"
+                   for s in ("bounce", "defer", "trace"))
+
+
+def bounce_requests(sink):
+    """[(service, request, id)] the bounce service received."""
+    try:
+        with open(os.path.join(sink.dir, "bounce.log")) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        d = dict(kv.split("=", 1) for kv in line.split(" "))
+        out.append((d["service"], int(d["request"]), d["id"], int(d["status"])))
+    return out
+
+
+def bounce_fail(sink, on):
+    path = os.path.join(sink.dir, "bounce.control")
+    with open(path + ".tmp", "w") as f:
+        f.write("fail\n" if on else "")
+    os.chmod(path + ".tmp", 0o644)
+    os.rename(path + ".tmp", path)
+
+
+APPEND, FLUSH, EXPIRE, WARN, TRACE = 1, 2, 3, 4, 5
 
 
 def link(inst, prog):
@@ -422,28 +455,68 @@ def test_dead_destination_does_not_delay_others(instance):
     wait_for(lambda: len(sink.delivered()) >= 4, 10, what="dead ones after F")
 
 
-def test_expiry(instance):
-    have_bounce = os.access(BOUNCE, os.X_OK)
-    master_extra = ""
-    if have_bounce:
-        link(instance, BOUNCE)
-        master_extra = ("bounce unix - - n - 0 bounce\n"
-                        "defer unix - - n - 0 bounce\n"
-                        "trace unix - - n - 0 bounce\n")
-    sink = configure(instance, "maximal_queue_lifetime = 2s\n",
-                 master_extra=master_extra)
+def test_expiry_returns_message_and_keeps_it_while_bounce_fails(instance):
+    sink = configure(instance, "maximal_queue_lifetime = 2s\n")
+    instance.write_master(open(os.path.join(instance.etc, "master.cf")).read()
+                          + bounce_services(instance, sink))
     sink.set("* defer\n")
+    bounce_fail(sink, True)
     start(instance)
     qid = send(instance, ["e@example.org"])
-    if have_bounce:
-        instance.wait_log(rf"{qid}: from=<sender@example\.com>, "
-                          r"status=expired, returned to sender", 20)
-        instance.wait_log(rf"{qid}: removed", 10)
-    else:
-        # No bounce service yet: the notice cannot be sent, so the
-        # message is kept (deferred) and tried again, never dropped.
-        instance.wait_log(rf"{qid}: message expired but not returned", 20)
-        assert find(instance, "deferred", qid) or find(instance, "active", qid)
+    # The notice cannot be sent: the message is kept and tried again,
+    # never dropped.
+    instance.wait_log(rf"{qid}: message expired but not returned", 20)
+    assert (EXPIRE in [r for _s, r, i, _st in bounce_requests(sink) if i == qid])
+    wait_for(lambda: find(instance, "deferred", qid), 5, what="kept in deferred/")
+    bounce_fail(sink, False)
+    instance.wait_log(rf"{qid}: from=<sender@example\.com>, "
+                      r"status=expired, returned to sender", 20)
+    instance.wait_log(rf"{qid}: removed", 10)
+    assert queue_empty(instance)
+    ok = [(svc, r) for svc, r, i, st in bounce_requests(sink) if i == qid and st == 0]
+    assert ("bounce", EXPIRE) in ok
+
+
+def test_bounced_recipient_gets_a_notice_before_removal(instance):
+    sink = configure(instance)
+    instance.write_master(open(os.path.join(instance.etc, "master.cf")).read()
+                          + bounce_services(instance, sink))
+    sink.set("* bounce\n")
+    bounce_fail(sink, True)
+    start(instance)
+    qid = send(instance, ["b@example.org"])
+    instance.wait_log(rf"{qid}: non-delivery notice not sent", 15)
+    wait_for(lambda: find(instance, "deferred", qid), 5, what="kept in deferred/")
+    assert find(instance, "bounce", qid)
+    bounce_fail(sink, False)
+    instance.wait_log(rf"{qid}: removed", 15)
+    reqs = [(svc, r, st) for svc, r, i, st in bounce_requests(sink) if i == qid]
+    assert reqs[0] == ("bounce", APPEND, 0)
+    assert ("bounce", FLUSH, 0) in reqs
+    # The agent bounced it once; later passes only retried the notice.
+    assert len(sink.requests()) == 1
+    assert not find(instance, "bounce", qid)
+
+
+def test_delay_warning_is_sent_once(instance):
+    sink = configure(instance, "delay_warning_time = 1s\n")
+    instance.write_master(open(os.path.join(instance.etc, "master.cf")).read()
+                          + bounce_services(instance, sink))
+    sink.set("* defer\n")
+    start(instance)
+    qid = send(instance, ["w@example.org"])
+    wait_for(lambda: [r for _s, r, i, _st in bounce_requests(sink)
+                      if i == qid and r == WARN], 15, what="delay warning")
+    tries = len(sink.requests())
+    wait_for(lambda: len(sink.requests()) >= tries + 2, 15,
+             what="two more delivery attempts")
+    warns = [svc for svc, r, i, st in bounce_requests(sink) if i == qid and r == WARN]
+    assert warns == ["defer"]
+    # A null sender is never warned.
+    q2 = send(instance, ["n@example.org"], sender="")
+    wait_for(lambda: len([r for r in sink.requests() if r["id"] == q2]) >= 3,
+             15, what="three attempts for the bounce")
+    assert not [r for _s, r, i, _st in bounce_requests(sink) if i == q2 and r == WARN]
 
 
 def test_double_bounce_failure_is_discarded(instance):
