@@ -47,11 +47,11 @@ extern size_t qmgr_rcpt_in_memory; /* their recipients */
 /* --- recipients and messages (qmgr_message.c) --- */
 
 struct qmgr_rcpt {
-	char *address;	/* R record */
-	char *orig;	/* O record, "" if none */
-	char *orcpt;	/* o record, "" if none */
-	int notify;	/* n record: DSN_NOTIFY_* bits, 0 if none */
-	off_t offset;	/* of the R record (for the done mark) */
+	char *address; /* R record */
+	char *orig;    /* O record, "" if none */
+	char *orcpt;   /* o record, "" if none */
+	int notify;    /* n record: DSN_NOTIFY_* bits, 0 if none */
+	off_t offset;  /* of the R record (for the done mark) */
 };
 
 struct qmgr_job;
@@ -67,18 +67,18 @@ struct qmgr_message {
 	int dsn_ret;
 	int64_t arrival_sec;
 	long arrival_usec;
-	int64_t active_us;    /* when it entered active/ */
-	off_t data_offset;    /* of the M record */
-	off_t data_size;      /* content bytes */
-	long nrcpt_total;     /* size record's count, for the log */
-	int deliver_flags;    /* DELIVER_FLAG_* from the size record */
-	off_t warn_offset;    /* W record, 0 if the file has none */
-	int64_t warn_sent;    /* W value: when a warning went out, 0 */
+	int64_t active_us; /* when it entered active/ */
+	off_t data_offset; /* of the M record */
+	off_t data_size;   /* content bytes */
+	long nrcpt_total;  /* size record's count, for the log */
+	int deliver_flags; /* DELIVER_FLAG_* from the size record */
+	off_t warn_offset; /* W record, 0 if the file has none */
+	int64_t warn_sent; /* W value: when a warning went out, 0 */
 	struct qmgr_rcpt *rcpt;
 	size_t rcpt_count;
-	size_t refcount;      /* entries not finished yet */
-	int deferred;	      /* a recipient was deferred in this pass */
-	int from_deferred;    /* came from deferred/ (has been tried) */
+	size_t refcount;   /* entries not finished yet */
+	int deferred;	   /* a recipient was deferred in this pass */
+	int from_deferred; /* came from deferred/ (has been tried) */
 	struct qmgr_job *jobs;
 };
 
@@ -137,15 +137,15 @@ struct qmgr_queue {
 
 struct qmgr_transport {
 	char *name;
-	int dest_conc_limit;	/* <name>_destination_concurrency_limit */
-	int dest_rcpt_limit;	/* <name>_destination_recipient_limit */
-	int dest_rate_delay;	/* <name>_destination_rate_delay, s */
-	int cohort_limit;	/* ..._concurrency_failed_cohort_limit */
-	int init_conc;		/* <name>_initial_destination_concurrency */
-	int busy;		/* deliveries in flight, all destinations */
-	int dead;		/* agent unreachable or crashed */
+	int dest_conc_limit; /* <name>_destination_concurrency_limit */
+	int dest_rcpt_limit; /* <name>_destination_recipient_limit */
+	int dest_rate_delay; /* <name>_destination_rate_delay, s */
+	int cohort_limit;    /* ..._concurrency_failed_cohort_limit */
+	int init_conc;	     /* <name>_initial_destination_concurrency */
+	int busy;	     /* deliveries in flight, all destinations */
+	int dead;	     /* agent unreachable or crashed */
 	char *dead_reason;
-	int64_t blocked_until_ms; /* agent socket backlog full */
+	int64_t blocked_until_ms;  /* agent socket backlog full */
 	struct qmgr_queue *queues; /* round-robin ring head */
 	struct qmgr_transport *next;
 };

@@ -226,13 +226,13 @@ static int deliver_parse(struct qmgr_deliver *d, struct strbuf *why)
 	if (d->state == D_REPLY) {
 		int status = 0;
 
-		if ((n = deliver_reply_scan(&d->req, buf, len, &status,
-					    why)) <= 0)
+		if ((n = deliver_reply_scan(&d->req, buf, len, &status, why)) <=
+		    0)
 			return (int)n;
 		if (msg_verbose)
-			msg_info("%s: %s reply status %d%s%s",
-				 d->req.queue_id, d->entry->queue->nexthop,
-				 status, d->req.site_dsn[0] ? " site " : "",
+			msg_info("%s: %s reply status %d%s%s", d->req.queue_id,
+				 d->entry->queue->nexthop, status,
+				 d->req.site_dsn[0] ? " site " : "",
 				 d->req.site_dsn);
 		return 1;
 	}
@@ -271,8 +271,9 @@ static void deliver_event(int fd, int events, void *ctx)
 			rc = -1;
 		} else if (n == 0) {
 			strbuf_why(why, "the agent closed the connection %s",
-				   d->state == D_HANDSHAKE ? "before its handshake"
-							   : "before its reply");
+				   d->state == D_HANDSHAKE
+				       ? "before its handshake"
+				       : "before its reply");
 			rc = -1;
 		} else if (strbuf_len(d->in) + (size_t)n > QMGR_REPLY_MAX ||
 			   strbuf_append(d->in, buf, (size_t)n) < 0) {

@@ -118,7 +118,10 @@ static void put_secs(struct strbuf *out, double sec)
 
 	if (sec < 0)
 		sec = 0;
-	snprintf(buf, sizeof(buf), "%.*f", sec >= 10 ? 0 : sec >= 1 ? 1 : 2,
+	snprintf(buf, sizeof(buf), "%.*f",
+		 sec >= 10  ? 0
+		 : sec >= 1 ? 1
+			    : 2,
 		 sec);
 	if (strchr(buf, '.') != NULL) {
 		cp = buf + strlen(buf) - 1;
@@ -416,8 +419,8 @@ static int message_read(struct qmgr_message *msg, struct strbuf *why)
 	size_t cap = 0;
 	const struct queue_file_size *size;
 
-	status = queue_file_open(qmgr_mq, MAIL_QUEUE_ACTIVE, msg->id, 0, &qf,
-				 why);
+	status =
+	    queue_file_open(qmgr_mq, MAIL_QUEUE_ACTIVE, msg->id, 0, &qf, why);
 	if (status != QUEUE_FILE_OK)
 		return status;
 	size = queue_file_size(qf);
@@ -468,7 +471,8 @@ static int message_read(struct qmgr_message *msg, struct strbuf *why)
 
 			if (eq == NULL)
 				break;
-			if (n == 14 && strncmp(rec.data, "content_filter", n) == 0) {
+			if (n == 14 &&
+			    strncmp(rec.data, "content_filter", n) == 0) {
 				myfree(msg->filter);
 				msg->filter = mystrdup(eq + 1);
 			} else if (n == 11 &&
@@ -476,7 +480,8 @@ static int message_read(struct qmgr_message *msg, struct strbuf *why)
 				myfree(msg->client_name);
 				msg->client_name = mystrdup(eq + 1);
 			} else if (n == 14 &&
-				   strncmp(rec.data, "client_address", n) == 0) {
+				   strncmp(rec.data, "client_address", n) ==
+				       0) {
 				myfree(msg->client_addr);
 				msg->client_addr = mystrdup(eq + 1);
 			}
@@ -586,7 +591,8 @@ static void message_route(struct qmgr_message *msg)
 	msg->refcount++;
 	for (size_t i = 0; i < msg->rcpt_count; i++) {
 		struct qmgr_rcpt *rcpt = msg->rcpt + i;
-		const char *addr = msg->redirect ? msg->redirect : rcpt->address;
+		const char *addr =
+		    msg->redirect ? msg->redirect : rcpt->address;
 		struct resolve_reply reply = {0};
 		const char *tname, *nexthop;
 		struct qmgr_transport *transport;
@@ -601,8 +607,8 @@ static void message_route(struct qmgr_message *msg)
 			defer_rcpt(msg, rcpt, "4.3.0", strbuf_str(reason));
 			continue;
 		}
-		tname = f_transport && *f_transport ? f_transport
-						    : reply.transport;
+		tname =
+		    f_transport && *f_transport ? f_transport : reply.transport;
 		nexthop = f_nexthop && *f_nexthop ? f_nexthop : reply.nexthop;
 		transport = qmgr_transport_find(tname);
 		if (transport->dead) {
@@ -625,11 +631,10 @@ static void message_route(struct qmgr_message *msg)
 		for (s = 0; s < nslots; s++)
 			if (slots[s].queue == queue)
 				break;
-		if (s < nslots &&
-		    slots[s].entry->rcpt_count <
-			(size_t)(transport->dest_rcpt_limit > 0
-				     ? transport->dest_rcpt_limit
-				     : 1))
+		if (s < nslots && slots[s].entry->rcpt_count <
+				      (size_t)(transport->dest_rcpt_limit > 0
+						   ? transport->dest_rcpt_limit
+						   : 1))
 			entry = slots[s].entry;
 		if (entry == NULL) {
 			entry = qmgr_entry_new(job_find(msg, transport), queue);

@@ -92,15 +92,15 @@ struct qmgr_transport *qmgr_transport_find(const char *name)
 	t->dest_rcpt_limit =
 	    transport_param(name, "destination_recipient_limit", 0,
 			    var_default_destination_recipient_limit, 0);
-	t->dest_rate_delay = transport_param(name, "destination_rate_delay", 1,
-					     var_default_destination_rate_delay,
-					     0);
+	t->dest_rate_delay =
+	    transport_param(name, "destination_rate_delay", 1,
+			    var_default_destination_rate_delay, 0);
 	t->cohort_limit = transport_param(
 	    name, "destination_concurrency_failed_cohort_limit", 0,
 	    var_default_destination_concurrency_failed_cohort_limit, 0);
-	t->init_conc = transport_param(name, "initial_destination_concurrency",
-				       0, var_initial_destination_concurrency,
-				       1);
+	t->init_conc =
+	    transport_param(name, "initial_destination_concurrency", 0,
+			    var_initial_destination_concurrency, 1);
 	if (t->dest_conc_limit > 0 && t->init_conc > t->dest_conc_limit)
 		t->init_conc = t->dest_conc_limit;
 	if (msg_verbose)

@@ -45,9 +45,9 @@ struct qmgr_scan {
 	char **ids;
 	size_t count;
 	size_t next;
-	int active;  /* a snapshot is being fed */
-	int rerun;   /* start again when it is used up */
-	int all;     /* ignore retry times (this run) */
+	int active; /* a snapshot is being fed */
+	int rerun;  /* start again when it is used up */
+	int all;    /* ignore retry times (this run) */
 	int rerun_all;
 };
 
@@ -66,7 +66,7 @@ static void scan_dir(int dirfd, int depth, char ***idsp, size_t *countp,
 {
 	DIR *dir;
 	struct dirent *de;
-	int fd = dup(dirfd);
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 
 	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
 		if (fd >= 0)

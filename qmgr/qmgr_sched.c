@@ -88,8 +88,8 @@ static int queue_ready(const struct qmgr_queue *q, int64_t now,
 static int transport_ready(const struct qmgr_transport *t, int64_t now,
 			   int64_t *wait_ms)
 {
-	int limit = var_default_process_limit > 0 ? var_default_process_limit
-						  : 100;
+	int limit =
+	    var_default_process_limit > 0 ? var_default_process_limit : 100;
 
 	if (t->dead || t->busy >= limit)
 		return 0;
