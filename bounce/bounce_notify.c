@@ -240,6 +240,13 @@ static int read_info(const struct bounce_msg *msg, struct msg_info *info,
 			myfree(orcpt);
 			notify = 0;
 			break;
+		case REC_TYPE_NORM:
+		case REC_TYPE_CONT:
+			/* cleanup may not have flagged 8-bit content in the
+			 * size record; a returned copy must say 8bit. */
+			for (size_t i = 0; i < rec.len && !info->eightbit; i++)
+				info->eightbit = (unsigned char)rec.data[i] >= 0x80;
+			break;
 		default:
 			break;
 		}

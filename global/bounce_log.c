@@ -55,6 +55,14 @@ _Static_assert(LOGF_COUNT == BOUNCE_LOG_FIELDS, "field count");
 static const char *const actions[] = {"failed", "delayed", "delivered",
 				      "relayed", "expanded", NULL};
 
+static int action_ok(const char *action)
+{
+	for (int i = 0; actions[i] != NULL; i++)
+		if (strcmp(actions[i], action) == 0)
+			return 1;
+	return 0;
+}
+
 /* name=value LF, value sanitised and cut. */
 static int put_field(struct strbuf *out, int field, const char *value)
 {
@@ -172,7 +180,9 @@ int bounce_log_append(struct mail_queue *mq, const char *queue,
 	struct stat st;
 	int fd, created, ret = -1;
 
-	if (rcpt->address == NULL || *rcpt->address == 0 || !dsn_ok(dsn)) {
+	/* What the reader would refuse is never written. */
+	if (rcpt->address == NULL || *rcpt->address == 0 || !dsn_ok(dsn) ||
+	    !action_ok(dsn->action)) {
 		strbuf_free(&rec);
 		return strbuf_why(why, "malformed status record");
 	}
@@ -335,10 +345,7 @@ int bounce_log_parse(const char *text, size_t len,
 		strbuf_why(why, "malformed status \"%.16s\"", val[LOGF_STATUS]);
 		goto out;
 	}
-	for (i = 0; actions[i] != NULL; i++)
-		if (strcmp(actions[i], val[LOGF_ACTION]) == 0)
-			break;
-	if (actions[i] == NULL) {
+	if (!action_ok(val[LOGF_ACTION])) {
 		strbuf_why(why, "unknown action \"%.16s\"", val[LOGF_ACTION]);
 		goto out;
 	}

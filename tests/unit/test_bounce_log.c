@@ -283,6 +283,10 @@ static void test_append_after_torn_record(void **state)
 	bad.status = "2.0";
 	assert_int_equal(
 	    bounce_log_append(f->mq, "bounce", ID, &r, &bad, 9, f->why), -1);
+	bad = dsn_550;
+	bad.action = "";
+	assert_int_equal(
+	    bounce_log_append(f->mq, "bounce", ID, &r, &bad, 9, f->why), -1);
 	r.address = "";
 	assert_int_equal(
 	    bounce_log_append(f->mq, "bounce", ID, &r, &dsn_550, 9, f->why),
