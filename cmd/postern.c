@@ -33,10 +33,12 @@
 
 #include "mail_conf.h"
 #include "mail_params.h"
+#include "mail_trigger.h"
 #include "master_cf.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "priv.h"
+#include "strbuf.h"
 
 #define PID_FILE "pid/master.pid"
 /* master gives children 5 s + 5 s after SIGTERM; allow for a slow host. */
@@ -399,6 +401,24 @@ static int do_reload(void)
 	return 0;
 }
 
+/* Like "postfix flush" (postqueue -f): wake qmgr to forget dead
+ * destinations and try all deferred mail now. */
+static int do_flush(void)
+{
+	static const char req[] = {QMGR_REQ_FLUSH_DEAD, QMGR_REQ_SCAN_ALL,
+				   QMGR_REQ_SCAN_DEFERRED};
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+
+	if (chdir(var_queue_directory) < 0)
+		msg_fatal("chdir %s: %m", var_queue_directory);
+	if (mail_trigger(QMGR_SERVICE_PATH, req, sizeof(req), why) < 0)
+		msg_fatal("cannot flush the mail queue: %s (is the mail "
+			  "system running?)",
+			  strbuf_str(why));
+	strbuf_free(&why);
+	return 0;
+}
+
 static int do_status(void)
 {
 	pid_t pid = master_running();
@@ -466,8 +486,6 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") == 0)
 		return do_status();
 	if (strcmp(cmd, "flush") == 0)
-		msg_fatal("flush: not available yet: postern has no queue "
-			  "manager (qmgr) "
-			  "in this version");
+		return do_flush();
 	usage();
 }
