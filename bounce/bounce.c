@@ -127,8 +127,9 @@ static int do_request(const char *service, const struct attr_value *val,
 	struct bounce_msg msg;
 
 	if (!req_allowed(service, req))
-		return strbuf_why(why, "request %s (%ld) is not served by the "
-				       "%s service",
+		return strbuf_why(why,
+				  "request %s (%ld) is not served by the "
+				  "%s service",
 				  req_name(req), req, service);
 	if (!mail_queue_id_ok(id))
 		return strbuf_why(why, "malformed queue ID");
@@ -173,8 +174,8 @@ static void bounce_service(int fd, const char *service, char **argv)
 		msg_warn("handshake: %s", strbuf_str(why));
 		goto out;
 	}
-	rc = attr_stream_read(in, var_ipc_timeout, &bounce_req_schema, val,
-			      why);
+	rc =
+	    attr_stream_read(in, var_ipc_timeout, &bounce_req_schema, val, why);
 	if (rc == 0)
 		goto out; /* the client went away without asking */
 	if (rc < 0) {

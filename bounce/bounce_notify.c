@@ -64,11 +64,11 @@ struct entries {
 
 /* What the queue file says about the message. */
 struct msg_info {
-	int readable;	   /* the queue file could be read */
-	int64_t arrival;   /* seconds */
+	int readable;	 /* the queue file could be read */
+	int64_t arrival; /* seconds */
 	char *sender;
 	char *envid;
-	int ret;	   /* DSN_RET_* */
+	int ret; /* DSN_RET_* */
 	off_t content_size;
 	int eightbit;
 	struct entries pending; /* recipients not marked done */
@@ -245,7 +245,8 @@ static int read_info(const struct bounce_msg *msg, struct msg_info *info,
 			/* cleanup may not have flagged 8-bit content in the
 			 * size record; a returned copy must say 8bit. */
 			for (size_t i = 0; i < rec.len && !info->eightbit; i++)
-				info->eightbit = (unsigned char)rec.data[i] >= 0x80;
+				info->eightbit =
+				    (unsigned char)rec.data[i] >= 0x80;
 			break;
 		default:
 			break;
@@ -272,7 +273,8 @@ struct out {
 static void out_raw(struct out *o, const char *text, size_t len)
 {
 	while (len > REC_LINE_MAX) {
-		(void)cleanup_clnt_rec(o->cc, REC_TYPE_CONT, text, REC_LINE_MAX);
+		(void)cleanup_clnt_rec(o->cc, REC_TYPE_CONT, text,
+				       REC_LINE_MAX);
 		/* UNSAFE: len > REC_LINE_MAX bytes remain at text. */
 		text += REC_LINE_MAX;
 		len -= REC_LINE_MAX;
@@ -281,7 +283,7 @@ static void out_raw(struct out *o, const char *text, size_t len)
 }
 
 static void out_line(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void out_line(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
@@ -612,8 +614,7 @@ static void filter_notify(const struct entries *all, enum notice_kind kind,
 }
 
 /* Send the notices list calls for. 0 when all that were due are queued. */
-static int deliver_notices(enum notice_kind kind,
-			   const struct bounce_msg *msg,
+static int deliver_notices(enum notice_kind kind, const struct bounce_msg *msg,
 			   const struct msg_info *info,
 			   const struct entries *list, struct strbuf *why)
 {
@@ -693,12 +694,13 @@ static int deliver_notices(enum notice_kind kind,
 	n.postmaster = 1;
 	n.headers_only = 1;
 	if (kind == NOTICE_FAIL && notify_class("bounce"))
-		ret = send_notice(&n, msg, strbuf_str(dbl),
-				  var_bounce_notice_recipient, "postmaster",
-				  why);
+		ret =
+		    send_notice(&n, msg, strbuf_str(dbl),
+				var_bounce_notice_recipient, "postmaster", why);
 	else if (kind == NOTICE_DELAY && notify_class("delay"))
-		ret = send_notice(&n, msg, strbuf_str(dbl),
-				  var_delay_notice_recipient, "postmaster", why);
+		ret =
+		    send_notice(&n, msg, strbuf_str(dbl),
+				var_delay_notice_recipient, "postmaster", why);
 out:
 	strbuf_free(&dbl);
 	strbuf_free(&boundary);

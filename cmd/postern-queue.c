@@ -54,8 +54,8 @@ static _Noreturn void usage(void)
 static struct showq_clnt *connect_showq(void)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
-	struct showq_clnt *sc = showq_clnt_open(SHOWQ_SERVICE_PATH,
-						var_ipc_timeout, why);
+	struct showq_clnt *sc =
+	    showq_clnt_open(SHOWQ_SERVICE_PATH, var_ipc_timeout, why);
 
 	if (sc == NULL)
 		msg_fatal("cannot list the mail queue: showq service: %s "
@@ -305,7 +305,8 @@ static int deliver_site(const char *site)
 		if (queue_file_open(mq, MAIL_QUEUE_DEFERRED, ids.id[i], 0, &qf,
 				    why) != QUEUE_FILE_OK)
 			continue; /* gone, or qmgr's problem */
-		while (!match && queue_file_read(qf, &rec, why) == QUEUE_FILE_OK &&
+		while (!match &&
+		       queue_file_read(qf, &rec, why) == QUEUE_FILE_OK &&
 		       rec.type != REC_TYPE_EOF)
 			match = rec.type == REC_TYPE_RCPT &&
 				rcpt_at_site(rec.data, site);

@@ -52,7 +52,7 @@ static const char *const field_names[LOGF_COUNT] = {
 };
 _Static_assert(LOGF_COUNT == BOUNCE_LOG_FIELDS, "field count");
 
-static const char *const actions[] = {"failed", "delayed", "delivered",
+static const char *const actions[] = {"failed",	 "delayed",  "delivered",
 				      "relayed", "expanded", NULL};
 
 static int action_ok(const char *action)
@@ -147,8 +147,8 @@ static int log_open_append(struct mail_queue *mq, const char *queue,
 		if (mail_queue_make_dir(mq, queue, id, why) < 0)
 			goto out;
 		fd = openat(mail_queue_dirfd(mq), strbuf_str(path),
-			    O_RDWR | O_APPEND | O_CREAT | O_EXCL |
-				O_NOFOLLOW | O_CLOEXEC,
+			    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
+				O_CLOEXEC,
 			    0600);
 		if (fd >= 0)
 			*created = 1;
@@ -172,9 +172,9 @@ out:
 	return fd;
 }
 
-int bounce_log_append(struct mail_queue *mq, const char *queue,
-		      const char *id, const struct bounce_rcpt *rcpt,
-		      const struct dsn *dsn, int64_t when, struct strbuf *why)
+int bounce_log_append(struct mail_queue *mq, const char *queue, const char *id,
+		      const struct bounce_rcpt *rcpt, const struct dsn *dsn,
+		      int64_t when, struct strbuf *why)
 {
 	struct strbuf *rec = strbuf_new(STRBUF_NO_MAX);
 	struct stat st;
@@ -239,8 +239,8 @@ out:
 	return ret;
 }
 
-int bounce_log_remove(struct mail_queue *mq, const char *queue,
-		      const char *id, struct strbuf *why)
+int bounce_log_remove(struct mail_queue *mq, const char *queue, const char *id,
+		      struct strbuf *why)
 {
 	if (mail_queue_remove(mq, queue, id, why) < 0 && errno != ENOENT)
 		return -1;
@@ -279,8 +279,8 @@ static int parse_num(const char *s, long long min, long long max,
 	return 0;
 }
 
-int bounce_log_parse(const char *text, size_t len,
-		     struct bounce_log_entry *ent, struct strbuf *why)
+int bounce_log_parse(const char *text, size_t len, struct bounce_log_entry *ent,
+		     struct strbuf *why)
 {
 	char *val[LOGF_COUNT] = {0};
 	size_t pos = 0;
@@ -329,7 +329,8 @@ int bounce_log_parse(const char *text, size_t len,
 			goto out;
 		}
 		if (val[field] != NULL) {
-			strbuf_why(why, "repeated field %s", field_names[field]);
+			strbuf_why(why, "repeated field %s",
+				   field_names[field]);
 			goto out;
 		}
 		val[field] = mystrndup(eq + 1, llen - nlen - 1);
@@ -382,7 +383,8 @@ int bounce_log_parse(const char *text, size_t len,
 	ent->mta_name = TAKE(LOGF_MTA_NAME);
 #undef TAKE
 	for (i = 0; i < LOGF_COUNT; i++)
-		val[i] = NULL; /* ownership moved to ent (numbers freed below) */
+		val[i] =
+		    NULL; /* ownership moved to ent (numbers freed below) */
 	return 0;
 out:
 	for (i = 0; i < LOGF_COUNT; i++)
@@ -476,7 +478,8 @@ int bounce_log_read(struct bounce_log *bl, struct bounce_log_entry *ent,
 			return 0;
 		if (rc == 0 || (rc == 1 && strbuf_len(bl->line) == 0)) {
 			if (lines == 0)
-				continue; /* extra empty lines between records */
+				continue; /* extra empty lines between records
+					   */
 			break;
 		}
 		lines++;

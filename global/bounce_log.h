@@ -42,16 +42,16 @@ struct bounce_log_entry {
 	char *recipient;
 	char *orig_rcpt;
 	char *dsn_orcpt;
-	int notify;	/* DSN_NOTIFY_* bits, 0: not given */
-	off_t offset;	/* of the recipient's R record, 0: unknown */
-	char *status;	/* RFC 3463, well formed */
-	char *action;	/* failed, delayed, delivered, relayed, expanded */
+	int notify;   /* DSN_NOTIFY_* bits, 0: not given */
+	off_t offset; /* of the recipient's R record, 0: unknown */
+	char *status; /* RFC 3463, well formed */
+	char *action; /* failed, delayed, delivered, relayed, expanded */
 	char *reason;
 	char *diag_type;
 	char *diag_text;
 	char *mta_type;
 	char *mta_name;
-	int64_t when;	/* seconds since the epoch */
+	int64_t when; /* seconds since the epoch */
 };
 
 /* Append one record (with its empty line) for rcpt/dsn at time when to
@@ -62,20 +62,20 @@ int bounce_log_format(struct strbuf *out, const struct bounce_rcpt *rcpt,
 /* Append the record to queue/id (BOUNCE_, DEFER_ or TRACE_SERVICE's
  * queue; hashed subdirectories are made as needed), locked, fsync'ed.
  * 0, or -1 and a reason. */
-int bounce_log_append(struct mail_queue *mq, const char *queue,
-		      const char *id, const struct bounce_rcpt *rcpt,
-		      const struct dsn *dsn, int64_t when, struct strbuf *why);
+int bounce_log_append(struct mail_queue *mq, const char *queue, const char *id,
+		      const struct bounce_rcpt *rcpt, const struct dsn *dsn,
+		      int64_t when, struct strbuf *why);
 /* Remove queue/id. 0 (also when it did not exist), or -1 and a reason. */
-int bounce_log_remove(struct mail_queue *mq, const char *queue,
-		      const char *id, struct strbuf *why);
+int bounce_log_remove(struct mail_queue *mq, const char *queue, const char *id,
+		      struct strbuf *why);
 
 /* Parse one record's text (its lines without the empty line that ends
  * it, each ending in LF). 0 and *ent filled, or -1 and a reason: an
  * unknown or repeated name, a line without '=', a control character, a
  * missing recipient/status/action/reason/when, a malformed status,
  * action or number. *ent is left empty on error. */
-int bounce_log_parse(const char *text, size_t len,
-		     struct bounce_log_entry *ent, struct strbuf *why);
+int bounce_log_parse(const char *text, size_t len, struct bounce_log_entry *ent,
+		     struct strbuf *why);
 void bounce_log_entry_free(struct bounce_log_entry *ent);
 
 /* A reader of one log file. */

@@ -28,8 +28,7 @@ static void ids_add(struct queue_scan_ids *ids, size_t *cap, const char *id)
 }
 
 static int scan_dir(struct mail_queue *mq, const char *dir, int depth,
-		    struct queue_scan_ids *ids, size_t *cap,
-		    struct strbuf *why)
+		    struct queue_scan_ids *ids, size_t *cap, struct strbuf *why)
 {
 	int fd = openat(mail_queue_dirfd(mq), dir,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

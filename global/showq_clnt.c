@@ -30,8 +30,8 @@ static const struct attr_spec showq_specs[] = {
     [SHOWQ_ATTR_SENDER] = {"sender", ATTR_STR, REC_ADDR_MAX, 0},
     [SHOWQ_ATTR_RCPT_COUNT] = {"rcpt_count", ATTR_LONG, 0, 0},
     [SHOWQ_ATTR_ADDRESS] = {"address", ATTR_STR, REC_ADDR_MAX, 0},
-    [SHOWQ_ATTR_DELAY_REASON] = {"delay_reason", ATTR_STR,
-				 BOUNCE_LOG_VALUE_MAX, 0},
+    [SHOWQ_ATTR_DELAY_REASON] = {"delay_reason", ATTR_STR, BOUNCE_LOG_VALUE_MAX,
+				 0},
 };
 const struct attr_schema showq_schema = {SHOWQ_PROTOCOL, showq_specs,
 					 SHOWQ_ATTR_COUNT};

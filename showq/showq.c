@@ -41,8 +41,8 @@ static struct mail_queue *showq_queue;
 
 /* The queues listed, in Postfix's order. */
 static const char *const showq_queues[] = {
-    MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE, MAIL_QUEUE_DEFERRED,
-    MAIL_QUEUE_HOLD, MAIL_QUEUE_MAILDROP, NULL};
+    MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE,   MAIL_QUEUE_DEFERRED,
+    MAIL_QUEUE_HOLD,	 MAIL_QUEUE_MAILDROP, NULL};
 
 struct rcpt {
 	char *address;
@@ -63,8 +63,8 @@ static void set_num(struct attr_value *v, long n)
 }
 
 /* The last deferral reason for r from the defer log (entries). */
-static const char *delay_reason(const struct bounce_log_entry *defer,
-				size_t n, const struct rcpt *r)
+static const char *delay_reason(const struct bounce_log_entry *defer, size_t n,
+				const struct rcpt *r)
 {
 	const char *reason = "";
 
@@ -113,7 +113,8 @@ static int show_message(int fd, const char *queue, const char *id)
 		} else if (rec.type == REC_TYPE_FROM) {
 			myfree(sender);
 			sender = mystrdup(rec.data);
-		} else if (rec.type == REC_TYPE_RCPT && nrcpt < SHOWQ_RCPT_MAX) {
+		} else if (rec.type == REC_TYPE_RCPT &&
+			   nrcpt < SHOWQ_RCPT_MAX) {
 			if (nrcpt == cap) {
 				cap = cap ? mymalloc_mul(cap, 2) : 8;
 				rcpt = myreallocarray(rcpt, cap, sizeof(*rcpt));
@@ -137,7 +138,8 @@ static int show_message(int fd, const char *queue, const char *id)
 				bounce_log_entry_free(&e);
 				continue;
 			}
-			defer = myreallocarray(defer, ndefer + 1, sizeof(*defer));
+			defer =
+			    myreallocarray(defer, ndefer + 1, sizeof(*defer));
 			defer[ndefer++] = e;
 		}
 		bounce_log_close(&bl);

@@ -88,10 +88,11 @@ static void test_append_and_read(void **state)
 {
 	struct fixture *f = *state;
 	struct bounce_rcpt r1 = {"a@example.org", "A@example.org",
-				 "rfc822;A@example.org", DSN_NOTIFY_FAILURE, 123};
+				 "rfc822;A@example.org", DSN_NOTIFY_FAILURE,
+				 123};
 	struct bounce_rcpt r2 = {"b@example.org", "", "", 0, 0};
-	struct dsn d2 = {"4.4.1", "delayed", "connection refused", "", "", "",
-			 ""};
+	struct dsn d2 = {"4.4.1", "delayed", "connection refused", "", "",
+			 "",	  ""};
 	struct bounce_log *bl = NULL;
 	struct bounce_log_entry e;
 	char path[600];
@@ -129,9 +130,9 @@ static void test_append_and_read(void **state)
 	assert_null(bl);
 
 	/* The plain (not hashed) bounce queue, then removal. */
-	assert_int_equal(bounce_log_append(f->mq, "bounce", ID, &r1, &dsn_550,
-					   1, f->why),
-			 0);
+	assert_int_equal(
+	    bounce_log_append(f->mq, "bounce", ID, &r1, &dsn_550, 1, f->why),
+	    0);
 	snprintf(path, sizeof(path), "%s/bounce/%s", f->dir, ID);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -158,12 +159,12 @@ static void test_values_sanitised(void **state)
 	longtext[sizeof(longtext) - 1] = 0;
 	d.reason = longtext;
 	assert_int_equal(bounce_log_format(out, &r, &d, 5), 0);
-	assert_int_equal(bounce_log_parse(strbuf_str(out), strbuf_len(out) - 1,
-					  &e, f->why),
-			 0);
+	assert_int_equal(
+	    bounce_log_parse(strbuf_str(out), strbuf_len(out) - 1, &e, f->why),
+	    0);
 	assert_string_equal(e.recipient, "x@example.org");
-	assert_string_equal(e.diag_text,
-			    "550 bad??recipient=evil@example.com??status=2.0.0");
+	assert_string_equal(
+	    e.diag_text, "550 bad??recipient=evil@example.com??status=2.0.0");
 	assert_int_equal(strlen(e.reason), BOUNCE_LOG_VALUE_MAX);
 	bounce_log_entry_free(&e);
 	strbuf_free(&out);
@@ -197,8 +198,7 @@ static void test_malformed_refused(void **state)
 		       "repeated field recipient");
 	expect_refused(f, "recipient=a@b\nsender=x\n" GOOD_TAIL,
 		       "unknown field");
-	expect_refused(f, "recipient=a@b\nnonsense\n" GOOD_TAIL,
-		       "without '='");
+	expect_refused(f, "recipient=a@b\nnonsense\n" GOOD_TAIL, "without '='");
 	expect_refused(f, "recipient=a\tb\n" GOOD_TAIL, "control character");
 	expect_refused(f, "recipient=a@b\n" GOOD_TAIL "notify=-1\n", "notify");
 	expect_refused(f, "recipient=a@b\n" GOOD_TAIL "offset=12x\n", "offset");
