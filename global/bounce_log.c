@@ -382,9 +382,10 @@ int bounce_log_parse(const char *text, size_t len, struct bounce_log_entry *ent,
 	ent->mta_type = TAKE(LOGF_MTA_TYPE);
 	ent->mta_name = TAKE(LOGF_MTA_NAME);
 #undef TAKE
-	for (i = 0; i < LOGF_COUNT; i++)
-		val[i] =
-		    NULL; /* ownership moved to ent (numbers freed below) */
+	/* The strings now belong to ent; the numbers were parsed above. */
+	myfree(val[LOGF_NOTIFY]);
+	myfree(val[LOGF_OFFSET]);
+	myfree(val[LOGF_WHEN]);
 	return 0;
 out:
 	for (i = 0; i < LOGF_COUNT; i++)
