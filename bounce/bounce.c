@@ -16,6 +16,8 @@
  * unlogged. A FLUSH, EXPIRE or TRACE removes its log only after cleanup
  * said the notification is queued; a failure anywhere leaves the log for
  * the next attempt (a duplicate notice at worst, never a lost one).
+ * qmgr asks for a FLUSH only once no delivery of the message is in
+ * progress, so no APPEND can land between reading a log and removing it.
  *
  * Requests come from other postern programs, which are trusted to speak
  * the protocol but not to send good data: every field is checked (queue
