@@ -61,8 +61,12 @@
 
 /* Queues -q searches, in postcat's order. */
 static const char *const pc_queues[] = {
-    MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE,  MAIL_QUEUE_DEFERRED,
-    MAIL_QUEUE_HOLD,	 MAIL_QUEUE_CORRUPT, MAIL_QUEUE_MAILDROP,
+    MAIL_QUEUE_INCOMING,
+    MAIL_QUEUE_ACTIVE,
+    MAIL_QUEUE_DEFERRED,
+    MAIL_QUEUE_HOLD,
+    MAIL_QUEUE_CORRUPT,
+    MAIL_QUEUE_MAILDROP,
     NULL,
 };
 
@@ -120,11 +124,9 @@ static _Noreturn void usage(void)
 
 /* What one file's display needs to remember between records. */
 struct pc_state {
-	const char *label; /* "deferred/ID" or the path given */
-	int show;	   /* PC_* */
-	int raw;	   /* -r */
-	int in_header;	   /* content lines are still headers */
-	unsigned segment;  /* of the last record shown */
+	const char *label;   /* "deferred/ID" or the path given */
+	int show;	     /* PC_* */
+	int in_header;	     /* content lines are still headers */
 	struct strbuf *line; /* a content line being joined from L pieces */
 };
 
@@ -299,21 +301,21 @@ static const char *pc_reason(const struct strbuf *why, const char *queue,
 	size_t qlen = strlen(queue);
 
 	if (colon != NULL && strncmp(text, queue, qlen) == 0 &&
-	    text[qlen] == '/' && strncmp(text + qlen + 1, id,
-				    (size_t)(colon - text) - qlen - 1) == 0)
+	    text[qlen] == '/' &&
+	    strncmp(text + qlen + 1, id, (size_t)(colon - text) - qlen - 1) ==
+		0)
 		return colon + 2;
 	return text;
 }
 
 /* Show the file open on fd. 0 when it was read to its end. */
-static int pc_show(int fd, const char *queue, const char *id,
-		   const char *label, int show, int raw)
+static int pc_show(int fd, const char *queue, const char *id, const char *label,
+		   int show, int raw)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct pc_state st = {
 	    .label = label,
 	    .show = show,
-	    .raw = raw,
 	    .in_header = 1,
 	    .line = strbuf_new(1024 * 1024),
 	};
@@ -336,8 +338,8 @@ static int pc_show(int fd, const char *queue, const char *id,
 		msg_warn("%s: not marked complete (mode %04o): it may still "
 			 "be being written, or was left by a crash",
 			 label, (unsigned)(sb.st_mode & 07777));
-	status = queue_file_fdopen(fd, queue, id, QUEUE_FILE_FLAG_ANY_MODE,
-				   &qf, why);
+	status = queue_file_fdopen(fd, queue, id, QUEUE_FILE_FLAG_ANY_MODE, &qf,
+				   why);
 	if (status != QUEUE_FILE_OK)
 		goto fail;
 	if (raw) {
@@ -405,8 +407,7 @@ static int pc_path(const char *path, int show, int raw)
 }
 
 /* A queue ID, looked up in pc_queues. */
-static int pc_queue_id(struct mail_queue *mq, const char *id, int show,
-		       int raw)
+static int pc_queue_id(struct mail_queue *mq, const char *id, int show, int raw)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	char label[64];

@@ -71,10 +71,13 @@ static const char *const default_requeue[] = {
     MAIL_QUEUE_HOLD, MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE,
     MAIL_QUEUE_DEFERRED, NULL};
 /* Queues that hold messages (the structure check looks at these). */
-static const char *const message_queues[] = {
-    MAIL_QUEUE_MAILDROP, MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE,
-    MAIL_QUEUE_DEFERRED, MAIL_QUEUE_HOLD,     MAIL_QUEUE_CORRUPT,
-    NULL};
+static const char *const message_queues[] = {MAIL_QUEUE_MAILDROP,
+					     MAIL_QUEUE_INCOMING,
+					     MAIL_QUEUE_ACTIVE,
+					     MAIL_QUEUE_DEFERRED,
+					     MAIL_QUEUE_HOLD,
+					     MAIL_QUEUE_CORRUPT,
+					     NULL};
 /* The per-message status logs. */
 static const char *const log_queues[] = {MAIL_QUEUE_BOUNCE, MAIL_QUEUE_DEFER,
 					 MAIL_QUEUE_TRACE, NULL};
@@ -110,7 +113,8 @@ static void id_list_add(struct id_list *l, const char *id)
 {
 	if (l->count == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;
-		l->ids = myrealloc(l->ids, mymalloc_mul(l->cap, sizeof(char *)));
+		l->ids =
+		    myrealloc(l->ids, mymalloc_mul(l->cap, sizeof(char *)));
 	}
 	l->ids[l->count++] = mystrdup(id);
 }
@@ -131,8 +135,9 @@ static void id_list_stdin(struct id_list *l)
 	ssize_t len;
 
 	while ((len = getline(&line, &cap, stdin)) >= 0) {
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
-				   line[len - 1] == ' '))
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r' ||
+			line[len - 1] == ' '))
 			line[--len] = 0;
 		if (len > 0)
 			id_list_add(l, line);
@@ -187,8 +192,8 @@ static void walk_dir(const char *dir, int depth, struct entry_list *out)
 			continue;
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* gone meanwhile: qmgr moved it */
-		path = mymalloc(mymalloc_add(strlen(dir),
-					     strlen(de->d_name) + 2));
+		path =
+		    mymalloc(mymalloc_add(strlen(dir), strlen(de->d_name) + 2));
 		sprintf(path, "%s/%s", dir, de->d_name);
 		if (S_ISDIR(st.st_mode) && hash_dir_name(de->d_name) &&
 		    depth < MAIL_QUEUE_HASH_DEPTH_MAX) {
@@ -290,13 +295,14 @@ static int op_release(const char *queue, const char *id)
 	if (utimensat(mail_queue_dirfd(mq), strbuf_str(path), NULL,
 		      AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT) {
-			msg_warn("%s: set the retry time: %m", strbuf_str(path));
+			msg_warn("%s: set the retry time: %m",
+				 strbuf_str(path));
 			problems++;
 		}
 		goto out;
 	}
-	if ((ret = mail_queue_rename(mq, queue, MAIL_QUEUE_DEFERRED, id, why)) ==
-	    0) {
+	if ((ret = mail_queue_rename(mq, queue, MAIL_QUEUE_DEFERRED, id,
+				     why)) == 0) {
 		msg_info("%s: released from hold", id);
 	} else if (errno != ENOENT) {
 		msg_warn("%s", strbuf_str(why));
@@ -481,7 +487,8 @@ static long run_op(enum super_op op, const struct id_list *ids,
 					continue;
 				walk_dir(*q, 0, &ents);
 				for (size_t e = 0; e < ents.count; e++)
-					if (mail_queue_id_ok(ents.ents[e].name) &&
+					if (mail_queue_id_ok(
+						ents.ents[e].name) &&
 					    op_fn[op](*q, ents.ents[e].name) ==
 						0)
 						done++;
@@ -532,8 +539,8 @@ static long purge_temp(void)
 			continue;
 		if (unlinkat(mail_queue_dirfd(mq), path, 0) < 0) {
 			if (errno != ENOENT) {
-				msg_warn("remove %s/%s: %m", var_queue_directory,
-					 path);
+				msg_warn("remove %s/%s: %m",
+					 var_queue_directory, path);
 				problems++;
 			}
 			continue;

@@ -39,7 +39,8 @@ static void error_parse(const char *nexthop, const char *def, char *status,
 
 	snprintf(status, len, "%s", def);
 	*reason = nexthop;
-	if (n > 0 && n < sizeof(code) && (nexthop[0] == '4' || nexthop[0] == '5')) {
+	if (n > 0 && n < sizeof(code) &&
+	    (nexthop[0] == '4' || nexthop[0] == '5')) {
 		memcpy(code, nexthop, n);
 		code[n] = 0;
 		if (dsn_status_ok(code)) {
@@ -68,9 +69,9 @@ static void error_service(int fd, const char *service, char **argv)
 		msg_warn("delivery request: %s", strbuf_str(why));
 		goto out;
 	}
-	error_parse(req->nexthop, strcmp(service, "retry") == 0 ? "4.0.0"
-								  : "5.0.0",
-		    status, sizeof(status), &reason);
+	error_parse(req->nexthop,
+		    strcmp(service, "retry") == 0 ? "4.0.0" : "5.0.0", status,
+		    sizeof(status), &reason);
 	dsn = (struct dsn){
 	    .status = status,
 	    .action = status[0] == '4' ? "delayed" : "failed",
