@@ -414,6 +414,13 @@ static int op_requeue(const char *queue, const char *id)
 	int status, ret = -1;
 
 	status = queue_file_open(mq, queue, id, 0, &qf, why);
+	if (status == QUEUE_FILE_INCOMPLETE &&
+	    strcmp(queue, MAIL_QUEUE_INCOMING) == 0) {
+		/* cleanup is still writing it: it is not a message yet. */
+		if (msg_verbose)
+			msg_info("%s: still being written; not requeued", id);
+		goto out;
+	}
 	if (status != QUEUE_FILE_OK) {
 		if (status != QUEUE_FILE_ERROR || errno != ENOENT) {
 			msg_warn("%s: not requeued: %s", id, strbuf_str(why));
@@ -469,6 +476,60 @@ static int (*const op_fn[OP_COUNT])(const char *, const char *) = {
 
 /* Run one operation on its IDs in the given queues. Returns how many
  * messages it acted on. */
+/* Where an operation moves messages to: never from there to there. */
+static const char *const op_target[OP_COUNT] = {
+    [OP_HOLD] = MAIL_QUEUE_HOLD,
+    [OP_RELEASE] = MAIL_QUEUE_DEFERRED,
+};
+
+static int op_skips(enum super_op op, const char *queue)
+{
+	return op_target[op] != NULL && strcmp(queue, op_target[op]) == 0;
+}
+
+/* A file in incoming/ without the complete mark is one cleanup is
+ * writing: not a message yet. ALL leaves it alone; deleting it would let
+ * cleanup commit a file that no longer has a name and answer "queued"
+ * for mail that is gone. (-p removes such files once they are stale.) */
+static int being_written(const char *queue, const struct queue_entry *ent)
+{
+	struct stat st;
+
+	if (strcmp(queue, MAIL_QUEUE_INCOMING) != 0)
+		return 0;
+	if (fstatat(mail_queue_dirfd(mq), ent->path, &st, AT_SYMLINK_NOFOLLOW) <
+	    0)
+		return 1; /* gone: nothing to do */
+	return (st.st_mode & S_IRWXU) != (MAIL_QUEUE_STAT_READY & S_IRWXU);
+}
+
+/* ALL: list every queue first, then act, so that a message this run
+ * has just moved or requeued (into a queue later in the list) is not
+ * taken a second time. */
+static long run_all(enum super_op op, const char *const *queues)
+{
+	struct entry_list *ents;
+	size_t nq = 0;
+	long done = 0;
+
+	while (queues[nq] != NULL)
+		nq++;
+	ents = mycalloc(nq ? nq : 1, sizeof(*ents));
+	for (size_t q = 0; q < nq; q++)
+		if (!op_skips(op, queues[q]))
+			walk_dir(queues[q], 0, &ents[q]);
+	for (size_t q = 0; q < nq; q++) {
+		for (size_t e = 0; e < ents[q].count; e++)
+			if (mail_queue_id_ok(ents[q].ents[e].name) &&
+			    !being_written(queues[q], &ents[q].ents[e]) &&
+			    op_fn[op](queues[q], ents[q].ents[e].name) == 0)
+				done++;
+		entry_list_free(&ents[q]);
+	}
+	myfree(ents);
+	return done;
+}
+
 static long run_op(enum super_op op, const struct id_list *ids,
 		   const char *const *queues)
 {
@@ -478,22 +539,7 @@ static long run_op(enum super_op op, const struct id_list *ids,
 		const char *id = ids->ids[i];
 
 		if (strcmp(id, "ALL") == 0) {
-			for (const char *const *q = queues; *q != NULL; q++) {
-				struct entry_list ents = {0};
-
-				/* Never out of hold/ into hold/. */
-				if (op == OP_HOLD &&
-				    strcmp(*q, MAIL_QUEUE_HOLD) == 0)
-					continue;
-				walk_dir(*q, 0, &ents);
-				for (size_t e = 0; e < ents.count; e++)
-					if (mail_queue_id_ok(
-						ents.ents[e].name) &&
-					    op_fn[op](*q, ents.ents[e].name) ==
-						0)
-						done++;
-				entry_list_free(&ents);
-			}
+			done += run_all(op, queues);
 			continue;
 		}
 		if (!mail_queue_id_ok(id)) {
@@ -502,7 +548,7 @@ static long run_op(enum super_op op, const struct id_list *ids,
 			continue;
 		}
 		for (const char *const *q = queues; *q != NULL; q++) {
-			if (op == OP_HOLD && strcmp(*q, MAIL_QUEUE_HOLD) == 0)
+			if (op_skips(op, *q))
 				continue;
 			if (op_fn[op](*q, id) == 0) {
 				done++;

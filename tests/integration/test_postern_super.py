@@ -216,3 +216,29 @@ def test_structure_check(instance):
     r = super_(instance, "-r", a, "corrupt")
     assert r.returncode == 1 and "not requeued" in r.stderr
     assert queue_files(instance, "corrupt") == [a]
+
+
+def test_requeue_all_releases_held_mail(instance):
+    started(instance)
+    a = submit(instance)
+    assert super_(instance, "-h", a).returncode == 0
+    # A file cleanup is still writing is not a message: skipped quietly.
+    partial = os.path.join(instance.queue, "incoming", "4hQJmW0Bcdz5Tr")
+    with open(partial, "wb") as f:
+        f.write(b"v\x0fpostern-queue-1")
+    os.chmod(partial, 0o600)
+    st = os.stat(os.path.join(instance.queue, "incoming"))
+    os.chown(partial, st.st_uid, st.st_gid)
+    r = super_(instance, "-r", "ALL")
+    assert r.returncode == 0, r.stderr
+    assert "Requeued: 1 message" in r.stderr
+    assert queue_files(instance, "hold") == []
+    new = instance.wait_log(rf"{a}: requeued as (\S+)")[0]
+    assert sorted(queue_files(instance, "incoming")) == sorted([new, "4hQJmW0Bcdz5Tr"])
+    # -d ALL leaves the file being written alone, too.
+    r = super_(instance, "-d", "ALL")
+    assert "Deleted: 1 message" in r.stderr
+    assert queue_files(instance, "incoming") == ["4hQJmW0Bcdz5Tr"]
+    # -H never moves deferred mail onto itself, -h never hold onto itself.
+    r = super_(instance, "-H", "ALL", "hold", "deferred")
+    assert r.returncode == 0 and "Released" not in r.stderr
