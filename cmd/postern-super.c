@@ -17,10 +17,13 @@
  * the list is tried. Files in active/ are deleted, held and requeued as
  * Postfix's postsuper does, not skipped: an agent that has the file open
  * keeps reading the (now nameless) inode and may finish the batch it
- * has; its done marks and qmgr's final move then find no file, which
- * both treat as "removed by the administrator" (ENOENT is not an error
- * there). Refusing active/ instead would make "-d ALL" unable to stop a
- * mail storm, which is the main reason to run it.
+ * has, its done marks going to that inode; qmgr's final move or removal
+ * then finds no file, which it must take as "removed by the
+ * administrator" (ENOENT is not an error there). Refusing active/
+ * instead would make "-d ALL" unable to stop a mail storm, which is the
+ * main reason to run it. ALL never touches a file in incoming/ that
+ * cleanup is still writing: deleting it would let cleanup commit a file
+ * without a name and answer "queued" for mail that is gone.
  *
  * Requeue (-r) sends the message through the cleanup service again, as
  * pickup does, so canonical and virtual mapping and header checks are
