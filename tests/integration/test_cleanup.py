@@ -104,7 +104,7 @@ def dump(inst, queue, qid):
         m = re.match(r" *\d+ (\S) [a-z_]+: (.*)$", line)
         assert m, line
         out.append((m.group(1), unescape(m.group(2))))
-    # queue_dump's view: what queue_file_read returns after the open.
+    # Records as queue_file_read returns them after the open.
     assert out[0][0] == "v" and out[1][0] == "C", out[:2]
     assert os.path.exists(os.path.join(inst.queue, queue, qid))
     return out[2:]
