@@ -4,12 +4,18 @@ canonical map that applies only the second time, purge of stale
 temporary files (also at "postern start"), and the structure check."""
 
 import os
+import pwd
 import re
+import shutil
+import subprocess
+import tempfile
 import time
 
-from conftest import wait_for
-from queue_helpers import (cat, find_file, queue_files, setup_receive,
-                           submit, super_)
+import pytest
+
+from conftest import IS_ROOT
+from queue_helpers import (CAT, SUPER, cat, find_file, queue_files,
+                           setup_receive, submit, super_)
 
 DAY = 24 * 3600
 
@@ -242,3 +248,25 @@ def test_requeue_all_releases_held_mail(instance):
     # -H never moves deferred mail onto itself, -h never hold onto itself.
     r = super_(instance, "-H", "ALL", "hold", "deferred")
     assert r.returncode == 0 and "Released" not in r.stderr
+
+
+def test_only_root_and_mail_owner(instance):
+    if not IS_ROOT:
+        pytest.skip("needs root to run the commands as another user")
+    started(instance)
+    qid = submit(instance)
+    nobody = pwd.getpwnam("nobody")
+    # The test's own directories are root's alone: a readable main.cf.
+    etc = tempfile.mkdtemp()
+    os.chmod(etc, 0o755)
+    shutil.copy(os.path.join(instance.etc, "main.cf"), etc)
+    os.chmod(os.path.join(etc, "main.cf"), 0o644)
+    for prog, args in ((SUPER, ["-d", "ALL"]), (CAT, ["-q", qid])):
+        r = subprocess.run([prog, "-c", etc, *args],
+                           capture_output=True, text=True, timeout=30,
+                           preexec_fn=lambda: (os.setgid(nobody.pw_gid),
+                                               os.setuid(nobody.pw_uid)))
+        assert r.returncode == 77, r
+        assert "only root and mail_owner" in r.stderr
+    shutil.rmtree(etc)
+    assert queue_files(instance, "incoming") == [qid]
