@@ -113,7 +113,6 @@ const char *const mail_param_reserved[] = {
     "multi_instance_name",
     "newaliases_path",
     "non_smtpd_milters",
-    "notify_classes",
     "proxy_interfaces",
     "readme_directory",
     "receive_override_options",
