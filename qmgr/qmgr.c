@@ -36,6 +36,7 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "qmgr.h"
+#include "queue_scan.h"
 #include "resolve.h"
 #include "strbuf.h"
 
@@ -114,22 +115,19 @@ static void qmgr_pre_jail(const char *service, char **argv)
 static void qmgr_recover_active(void)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
-	char **ids;
-	size_t count;
+	struct queue_scan_ids ids = {0};
 
-	if (qmgr_scan_list(MAIL_QUEUE_ACTIVE, &ids, &count) < 0) {
-		strbuf_free(&why);
-		return;
-	}
-	for (size_t i = 0; i < count; i++) {
+	(void)qmgr_scan_list(MAIL_QUEUE_ACTIVE, &ids);
+	for (size_t i = 0; i < ids.count; i++) {
 		if (mail_queue_rename(qmgr_mq, MAIL_QUEUE_ACTIVE,
-				      MAIL_QUEUE_INCOMING, ids[i], why) < 0)
-			msg_warn("%s: cannot move back to incoming: %s", ids[i],
-				 strbuf_str(why));
+				      MAIL_QUEUE_INCOMING, ids.id[i], why) < 0)
+			msg_warn("%s: cannot move back to incoming: %s",
+				 ids.id[i], strbuf_str(why));
 		else if (msg_verbose)
-			msg_info("%s: moved from active to incoming", ids[i]);
+			msg_info("%s: moved from active to incoming",
+				 ids.id[i]);
 	}
-	qmgr_scan_free_ids(&ids, count);
+	queue_scan_free(&ids);
 	strbuf_free(&why);
 }
 

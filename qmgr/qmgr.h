@@ -207,9 +207,9 @@ void qmgr_scan_deferred(int all);
 /* Take messages into active/ while below the limits, alternating one
  * from incoming/ and one from deferred/. */
 void qmgr_scan_fill(void);
-/* Collect the IDs in queue (walking hashed subdirectories), sorted, into
- * *idsp (count in *countp; caller frees with qmgr_scan_free_ids). */
-int qmgr_scan_list(const char *queue, char ***idsp, size_t *countp);
-void qmgr_scan_free_ids(char ***idsp, size_t count);
+/* List the IDs in queue (queue_scan: hashed subdirectories too, sorted);
+ * logs a failure. Free with queue_scan_free. */
+struct queue_scan_ids;
+int qmgr_scan_list(const char *queue, struct queue_scan_ids *ids);
 
 #endif

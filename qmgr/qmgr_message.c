@@ -17,20 +17,21 @@
  * (a table error, a dead destination or transport) is deferred at once
  * with a defer-log record, as an agent would.
  *
- * The end of a pass (qmgr_message_done), in this order:
+ * The end of a pass (message_done), in this order:
  *   - a double-bounce message that failed is logged and dropped (no loop);
+ *   - recipients are left and the message is too old: EXPIRE (bounce
+ *     returns it with whatever bounce/ID holds, in one notice), then it
+ *     is removed;
  *   - bounce/ID exists: ask bounce to FLUSH it (a non-delivery notice);
  *     trace/ID exists: ask for the TRACE notice;
- *   - recipients are left and the message is too old: EXPIRE (bounce
- *     returns it), then remove it;
  *   - recipients are left: maybe a delay WARNing (once: the W record is
  *     rewritten in place), then set the file's mtime to the next retry
  *     time and move it to deferred/;
  *   - nothing is left: remove the file and its defer log: "ID: removed".
- * Invariant: a file is removed only after every notice that is due has
- * been accepted by the bounce service. When a bounce request fails the
- * message goes to deferred/ and the request is made again next time:
- * mail is never lost for want of a notice.
+ * Invariant: a file is removed only after the non-delivery notices that
+ * are due have been accepted by the bounce service. When a bounce request
+ * fails the message goes to deferred/ and the request is made again next
+ * time: mail is never lost for want of a notice.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -264,12 +265,12 @@ static void remove_message(struct qmgr_message *msg)
 	strbuf_free(&why);
 }
 
+/* bounce sends postmaster notices from $double_bounce_sender@... */
 static int is_double_bounce(const char *sender)
 {
-	static const char local[] = "double-bounce";
-	size_t n = sizeof(local) - 1;
+	size_t n = strlen(var_double_bounce_sender);
 
-	return strncmp(sender, local, n) == 0 &&
+	return n > 0 && strncmp(sender, var_double_bounce_sender, n) == 0 &&
 	       (sender[n] == '@' || sender[n] == 0);
 }
 
@@ -344,6 +345,29 @@ static void message_done(struct qmgr_message *msg)
 		remove_message(msg);
 		goto out;
 	}
+	if (msg->deferred && expired(msg, now)) {
+		/* EXPIRE reports the recipients left and those in bounce/ID
+		 * in one notice, and removes both logs: no FLUSH first. */
+		if (bounce_request(BOUNCE_REQ_EXPIRE, &bm, why) < 0) {
+			msg_warn("%s: message expired but not returned: %s; "
+				 "will retry",
+				 msg->id, strbuf_str(why));
+			defer_file(msg->id, retry_time(msg, now));
+			goto out;
+		}
+		msg_info("%s: from=<%s>, status=expired, returned to sender",
+			 msg->id, msg->sender);
+		/* The message goes now: a second EXPIRE would return it
+		 * twice. A success notice that cannot be sent is lost. */
+		if (log_exists(MAIL_QUEUE_TRACE, msg->id) &&
+		    bounce_request(BOUNCE_REQ_TRACE, &bm, why) < 0) {
+			msg_warn("%s: delivery status notice not sent: %s",
+				 msg->id, strbuf_str(why));
+			log_remove(MAIL_QUEUE_TRACE, msg->id);
+		}
+		remove_message(msg);
+		goto out;
+	}
 	if (bounced && bounce_request(BOUNCE_REQ_FLUSH, &bm, why) < 0) {
 		msg_warn("%s: non-delivery notice not sent: %s; will retry",
 			 msg->id, strbuf_str(why));
@@ -355,23 +379,8 @@ static void message_done(struct qmgr_message *msg)
 			 msg->id, strbuf_str(why));
 		keep = 1;
 	}
-	if (msg->deferred && expired(msg, now)) {
-		if (bounce_request(BOUNCE_REQ_EXPIRE, &bm, why) == 0) {
-			msg_info("%s: from=<%s>, status=expired, returned to "
-				 "sender",
-				 msg->id, msg->sender);
-			if (!keep) {
-				remove_message(msg);
-				goto out;
-			}
-		} else {
-			msg_warn("%s: message expired but not returned: %s; "
-				 "will retry",
-				 msg->id, strbuf_str(why));
-		}
-	} else if (msg->deferred && warning_due(msg, now)) {
+	if (msg->deferred && warning_due(msg, now))
 		send_warning(msg, now);
-	}
 	if (msg->deferred || keep)
 		defer_file(msg->id, retry_time(msg, now));
 	else

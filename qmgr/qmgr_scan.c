@@ -20,7 +20,6 @@
  * skipped unless the scan ignores retry times. Names that are not valid
  * queue IDs are ignored (never turned into paths).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "qmgr.h"
+#include "queue_scan.h"
 #include "strbuf.h"
 
 /* How many messages one scheduling round reads at most, so that a big
@@ -42,8 +42,7 @@
 
 struct qmgr_scan {
 	const char *queue;
-	char **ids;
-	size_t count;
+	struct queue_scan_ids ids;
 	size_t next;
 	int active; /* a snapshot is being fed */
 	int rerun;  /* start again when it is used up */
@@ -55,84 +54,15 @@ static struct qmgr_scan qmgr_incoming = {.queue = MAIL_QUEUE_INCOMING};
 static struct qmgr_scan qmgr_deferred = {.queue = MAIL_QUEUE_DEFERRED};
 static int qmgr_scan_turn; /* 0: incoming next, 1: deferred next */
 
-static int id_cmp(const void *a, const void *b)
+int qmgr_scan_list(const char *queue, struct queue_scan_ids *ids)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+	int ret = queue_scan(qmgr_mq, queue, ids, why);
 
-/* Collect IDs under dirfd; depth: how many more hash levels may follow. */
-static void scan_dir(int dirfd, int depth, char ***idsp, size_t *countp,
-		     size_t *capp)
-{
-	DIR *dir;
-	struct dirent *de;
-	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		msg_warn("scan queue directory: %m");
-		return;
-	}
-	rewinddir(dir);
-	while ((de = readdir(dir)) != NULL) {
-		const char *name = de->d_name;
-
-		/* Hash subdirectories are one upper-case hex digit. */
-		if (name[1] == 0 && ((name[0] >= '0' && name[0] <= '9') ||
-				     (name[0] >= 'A' && name[0] <= 'F'))) {
-			int sub;
-
-			if (depth <= 0)
-				continue;
-			sub = openat(dirfd, name,
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					 O_CLOEXEC);
-			if (sub < 0)
-				continue;
-			scan_dir(sub, depth - 1, idsp, countp, capp);
-			close(sub);
-			continue;
-		}
-		if (!mail_queue_id_ok(name))
-			continue;
-		if (*countp == *capp) {
-			*capp = *capp ? mymalloc_mul(*capp, 2) : 64;
-			*idsp = myreallocarray(*idsp, *capp, sizeof(**idsp));
-		}
-		(*idsp)[(*countp)++] = mystrdup(name);
-	}
-	closedir(dir);
-}
-
-int qmgr_scan_list(const char *queue, char ***idsp, size_t *countp)
-{
-	size_t cap = 0;
-	int fd;
-
-	*idsp = NULL;
-	*countp = 0;
-	fd = openat(mail_queue_dirfd(qmgr_mq), queue,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			msg_warn("open queue %s: %m", queue);
-		return -1;
-	}
-	scan_dir(fd, MAIL_QUEUE_HASH_DEPTH_MAX, idsp, countp, &cap);
-	close(fd);
-	if (*countp > 1)
-		qsort(*idsp, *countp, sizeof(**idsp), id_cmp);
-	return 0;
-}
-
-void qmgr_scan_free_ids(char ***idsp, size_t count)
-{
-	if (*idsp == NULL)
-		return;
-	for (size_t i = 0; i < count; i++)
-		myfree((*idsp)[i]);
-	myfree(*idsp);
+	if (ret < 0)
+		msg_warn("scan queue %s: %s", queue, strbuf_str(why));
+	strbuf_free(&why);
+	return ret;
 }
 
 static void scan_start(struct qmgr_scan *scan, int all)
@@ -142,15 +72,16 @@ static void scan_start(struct qmgr_scan *scan, int all)
 		scan->rerun_all |= all;
 		return;
 	}
-	qmgr_scan_free_ids(&scan->ids, scan->count);
-	scan->count = scan->next = 0;
+	queue_scan_free(&scan->ids);
+	scan->next = 0;
 	scan->all = all;
-	if (qmgr_scan_list(scan->queue, &scan->ids, &scan->count) == 0)
-		scan->active = 1;
+	/* A partial listing is still worth feeding. */
+	(void)qmgr_scan_list(scan->queue, &scan->ids);
+	scan->active = 1;
 	/* The files are taken in a scheduling round (qmgr_scan_fill). */
 	qmgr_sched_request();
 	if (msg_verbose)
-		msg_info("scan %s: %zu files%s", scan->queue, scan->count,
+		msg_info("scan %s: %zu files%s", scan->queue, scan->ids.count,
 			 all ? " (ignoring retry times)" : "");
 }
 
@@ -174,7 +105,7 @@ static const char *scan_next(struct qmgr_scan *scan)
 	while (scan->active && id == NULL) {
 		struct stat st;
 
-		if (scan->next >= scan->count) {
+		if (scan->next >= scan->ids.count) {
 			scan->active = 0;
 			if (scan->rerun) {
 				int all = scan->rerun_all;
@@ -184,7 +115,7 @@ static const char *scan_next(struct qmgr_scan *scan)
 			}
 			continue;
 		}
-		id = scan->ids[scan->next++];
+		id = scan->ids.id[scan->next++];
 		if (mail_queue_path(qmgr_mq, path, scan->queue, id, NULL) < 0 ||
 		    fstatat(mail_queue_dirfd(qmgr_mq), strbuf_str(path), &st,
 			    AT_SYMLINK_NOFOLLOW) < 0 ||
