@@ -584,6 +584,16 @@ static void split_filter(const char *filter, char **transport, char **nexthop)
 	}
 }
 
+/* Recipients per request: the transport's limit, 0 meaning none as in
+ * Postfix, but never more than an agent accepts. */
+static size_t batch_limit(const struct qmgr_transport *transport)
+{
+	if (transport->dest_rcpt_limit <= 0 ||
+	    transport->dest_rcpt_limit > DELIVER_RCPT_MAX)
+		return DELIVER_RCPT_MAX;
+	return (size_t)transport->dest_rcpt_limit;
+}
+
 /* Put every recipient into an entry (or defer it now). */
 static void message_route(struct qmgr_message *msg)
 {
@@ -640,10 +650,8 @@ static void message_route(struct qmgr_message *msg)
 		for (s = 0; s < nslots; s++)
 			if (slots[s].queue == queue)
 				break;
-		if (s < nslots && slots[s].entry->rcpt_count <
-				      (size_t)(transport->dest_rcpt_limit > 0
-						   ? transport->dest_rcpt_limit
-						   : 1))
+		if (s < nslots &&
+		    slots[s].entry->rcpt_count < batch_limit(transport))
 			entry = slots[s].entry;
 		if (entry == NULL) {
 			entry = qmgr_entry_new(job_find(msg, transport), queue);
