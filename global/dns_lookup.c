@@ -100,8 +100,9 @@ static int dns_take_rr(ns_msg *handle, ns_rr *rr, int type, struct dns_rr *out,
 		/* UNSAFE: rdata + 2 is inside rdata (rdlen >= 3); the name
 		 * may point anywhere in the message, which ns_name_uncompress
 		 * bounds by the message's end and our buffer. */
-		n = ns_name_uncompress(ns_msg_base(*handle), ns_msg_end(*handle),
-				       rdata + 2, name, sizeof(name));
+		n = ns_name_uncompress(ns_msg_base(*handle),
+				       ns_msg_end(*handle), rdata + 2, name,
+				       sizeof(name));
 		if (n < 0 || (size_t)n > rdlen - 2)
 			return strbuf_why(why, "malformed MX record");
 		if (strcmp(name, ".") == 0 || name[0] == 0) {
@@ -117,9 +118,9 @@ static int dns_take_rr(ns_msg *handle, ns_rr *rr, int type, struct dns_rr *out,
 	}
 }
 
-enum dns_status dns_lookup_parse(const unsigned char *msg, size_t len,
-				 int type, struct dns_rr **rrp,
-				 size_t *countp, struct strbuf *why)
+enum dns_status dns_lookup_parse(const unsigned char *msg, size_t len, int type,
+				 struct dns_rr **rrp, size_t *countp,
+				 struct strbuf *why)
 {
 	ns_msg handle;
 	ns_rr rr;
@@ -144,8 +145,8 @@ enum dns_status dns_lookup_parse(const unsigned char *msg, size_t len,
 	}
 	nan = ns_msg_count(handle, ns_s_an);
 	if (nan > 0)
-		rrs = mycalloc(nan < DNS_RR_MAX ? nan : DNS_RR_MAX,
-			       sizeof(*rrs));
+		rrs =
+		    mycalloc(nan < DNS_RR_MAX ? nan : DNS_RR_MAX, sizeof(*rrs));
 	for (size_t i = 0; i < nan && count < DNS_RR_MAX; i++) {
 		int got;
 
@@ -217,8 +218,8 @@ enum dns_status dns_lookup(const char *name, int type, struct dns_rr **rrp,
 		}
 	} else {
 		/* A truncated answer reports its full length. */
-		size_t len = (size_t)n < DNS_ANSWER_MAX ? (size_t)n
-							: DNS_ANSWER_MAX;
+		size_t len =
+		    (size_t)n < DNS_ANSWER_MAX ? (size_t)n : DNS_ANSWER_MAX;
 
 		status = dns_lookup_parse(answer, len, type, rrp, countp, why);
 	}

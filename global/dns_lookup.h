@@ -34,9 +34,10 @@ enum dns_status {
 #define DNS_TYPE_AAAA 28
 
 struct dns_rr {
-	int type;		    /* DNS_TYPE_* */
-	unsigned pref;		    /* MX preference */
-	char name[DNS_NAME_MAX + 1]; /* MX exchange ("" for the root: null MX) */
+	int type;      /* DNS_TYPE_* */
+	unsigned pref; /* MX preference */
+	char
+	    name[DNS_NAME_MAX + 1]; /* MX exchange ("" for the root: null MX) */
 	unsigned char addr[16];	    /* A: 4 bytes, AAAA: 16 */
 };
 
@@ -49,9 +50,9 @@ enum dns_status dns_lookup(const char *name, int type, struct dns_rr **rrp,
 /* Parse a DNS response msg[0..len) for records of type in its answer
  * section (what dns_lookup does with the resolver's answer; public for
  * the tests). Same results as dns_lookup. */
-enum dns_status dns_lookup_parse(const unsigned char *msg, size_t len,
-				 int type, struct dns_rr **rrp,
-				 size_t *countp, struct strbuf *why);
+enum dns_status dns_lookup_parse(const unsigned char *msg, size_t len, int type,
+				 struct dns_rr **rrp, size_t *countp,
+				 struct strbuf *why);
 
 /* 1 if name looks like a host name we may look up or connect to. */
 int dns_name_ok(const char *name);

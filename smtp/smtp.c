@@ -232,7 +232,8 @@ static void smtp_params_init(int lmtp)
 		p->skip_5xx_greeting = var_lmtp_skip_5xx_greeting;
 		level = var_lmtp_dns_support_level;
 		p->lookup_dns = smtp_list_has(var_lmtp_host_lookup, "dns");
-		p->lookup_native = smtp_list_has(var_lmtp_host_lookup, "native");
+		p->lookup_native =
+		    smtp_list_has(var_lmtp_host_lookup, "native");
 		p->fallback_relay = "";
 		p->default_port = var_lmtp_tcp_port;
 		p->mx_address_limit = var_smtp_mx_address_limit;
@@ -257,7 +258,8 @@ static void smtp_params_init(int lmtp)
 		p->skip_5xx_greeting = var_smtp_skip_5xx_greeting;
 		level = var_smtp_dns_support_level;
 		p->lookup_dns = smtp_list_has(var_smtp_host_lookup, "dns");
-		p->lookup_native = smtp_list_has(var_smtp_host_lookup, "native");
+		p->lookup_native =
+		    smtp_list_has(var_smtp_host_lookup, "native");
 		p->fallback_relay = var_smtp_fallback_relay;
 		p->default_port = "25";
 		p->mx_address_limit = var_smtp_mx_address_limit;

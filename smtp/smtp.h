@@ -46,7 +46,7 @@ extern struct smtp_params smtp_params;
 extern struct mail_queue *smtp_queue;
 
 /* A server reply. */
-#define SMTP_REPLY_TEXT_MAX 4096 /* the joined text; more is cut */
+#define SMTP_REPLY_TEXT_MAX 4096   /* the joined text; more is cut */
 #define SMTP_REPLY_LINE_LIMIT 2048 /* one line; the rest is dropped */
 #define SMTP_REPLY_LINES_MAX 1000  /* more lines: malformed */
 struct smtp_resp {
@@ -78,18 +78,18 @@ struct smtp_target {
 /* An open session with a server. */
 struct smtp_session {
 	int fd;
-	char *key;		/* the next hop it serves (cache key) */
+	char *key; /* the next hop it serves (cache key) */
 	struct smtp_target target;
-	char relay[512];	/* "host[addr]:port" for the log */
-	char hostaddr[512];	/* "host[addr]" for reasons */
+	char relay[512];    /* "host[addr]:port" for the log */
+	char hostaddr[512]; /* "host[addr]" for reasons */
 	unsigned features;
-	uint64_t size_limit;	/* SIZE n, 0: none */
+	uint64_t size_limit; /* SIZE n, 0: none */
 	int reuse_count;
-	int broken;		/* timed out, lost, or the server said 421 */
+	int broken; /* timed out, lost, or the server said 421 */
 	char ibuf[4096];
 	size_t ipos, ilen;
 	struct strbuf *obuf;
-	struct strbuf *why;	/* the last I/O failure */
+	struct strbuf *why; /* the last I/O failure */
 	int timed_out;
 };
 

@@ -218,9 +218,10 @@ static enum dns_status lookup_native(struct targets *ts, const char *host,
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (ai->ai_family == AF_INET)
-			add_target(ts, host, AF_INET,
-				   &((struct sockaddr_in *)ai->ai_addr)->sin_addr,
-				   port);
+			add_target(
+			    ts, host, AF_INET,
+			    &((struct sockaddr_in *)ai->ai_addr)->sin_addr,
+			    port);
 		else if (ai->ai_family == AF_INET6)
 			add_target(
 			    ts, host, AF_INET6,
@@ -269,8 +270,7 @@ static enum dns_status lookup_host(struct targets *ts, const char *host,
 		if (smtp_params.want_ipv4 && st6 != DNS_NOTFOUND) {
 			st4 = dns_lookup(host, DNS_TYPE_A, &rr, &n, why);
 			for (size_t i = 0; st4 == DNS_OK && i < n; i++)
-				add_target(ts, host, AF_INET, rr[i].addr,
-					   port);
+				add_target(ts, host, AF_INET, rr[i].addr, port);
 			myfree(rr);
 			*qtype = "A";
 		}
@@ -299,7 +299,8 @@ done:
 
 /* Record a failure to find any server. */
 static void fail_set(struct smtp_fail *fail, const char *dsn, int site,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+		     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static void fail_set(struct smtp_fail *fail, const char *dsn, int site,
 		     const char *fmt, ...)
 {

@@ -133,8 +133,8 @@ static int sess_flush(struct smtp_session *sess, int timeout,
 	if (sess->broken)
 		return -1;
 	while (off < len) {
-		ssize_t n = write(sess->fd, strbuf_str(sess->obuf) + off,
-				  len - off);
+		ssize_t n =
+		    write(sess->fd, strbuf_str(sess->obuf) + off, len - off);
 
 		if (n > 0) {
 			off += (size_t)n;
@@ -143,8 +143,8 @@ static int sess_flush(struct smtp_session *sess, int timeout,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (sock_wait_write(sess->fd, timeout > 0 ? timeout
-								  : -1) < 0)
+			if (sock_wait_write(sess->fd,
+					    timeout > 0 ? timeout : -1) < 0)
 				return sess_io_fail(sess, during);
 			continue;
 		}
@@ -155,8 +155,7 @@ static int sess_flush(struct smtp_session *sess, int timeout,
 }
 
 /* One byte from the server, or -1 (broken). */
-static int sess_getc(struct smtp_session *sess, int timeout,
-		     const char *during)
+static int sess_getc(struct smtp_session *sess, int timeout, const char *during)
 {
 	while (sess->ipos >= sess->ilen) {
 		ssize_t n;
@@ -227,8 +226,9 @@ int smtp_resp_read_during(struct smtp_session *sess, int timeout,
 		int ch, code, last;
 
 		if (nlines >= SMTP_REPLY_LINES_MAX) {
-			sess_break(sess, "malformed reply from %s: too many "
-					 "lines",
+			sess_break(sess,
+				   "malformed reply from %s: too many "
+				   "lines",
 				   sess->hostaddr);
 			goto out;
 		}
@@ -280,7 +280,7 @@ out:
 }
 
 static void sess_printf(struct smtp_session *sess, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void sess_printf(struct smtp_session *sess, const char *fmt, ...)
 {
 	va_list ap;
@@ -294,7 +294,8 @@ static void sess_printf(struct smtp_session *sess, const char *fmt, ...)
 /* Send one command and read its reply. */
 static int sess_command(struct smtp_session *sess, int timeout,
 			struct smtp_resp *resp, const char *during,
-			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+			const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static int sess_command(struct smtp_session *sess, int timeout,
 			struct smtp_resp *resp, const char *during,
 			const char *fmt, ...)
@@ -479,11 +480,11 @@ struct xfer {
 	struct smtp_session *sess;
 	struct deliver_request *req;
 	struct queue_file *qf;
-	size_t *idx;	 /* the recipients in this transaction */
+	size_t *idx; /* the recipients in this transaction */
 	size_t count;
-	int *accepted;	 /* per idx entry: RCPT got 2xx */
+	int *accepted; /* per idx entry: RCPT got 2xx */
 	size_t naccepted;
-	int dsn_passed;	 /* the server took NOTIFY/ORCPT */
+	int dsn_passed; /* the server took NOTIFY/ORCPT */
 	struct strbuf *reason;
 };
 
@@ -493,8 +494,8 @@ static void settle(struct xfer *x, size_t i, const char *status,
 {
 	struct dsn dsn = {
 	    .status = status,
-	    .action = status[0] == '2'	 ? (x->dsn_passed ? "delivered"
-							  : "relayed")
+	    .action = status[0] == '2'
+			  ? (x->dsn_passed ? "delivered" : "relayed")
 		      : status[0] == '4' ? "delayed"
 					 : "failed",
 	    .reason = reason,
@@ -705,11 +706,12 @@ static int send_content(struct xfer *x, int *qf_error)
 		if (!in_content) {
 			if (rec.type == REC_TYPE_MESG) {
 				if (rec.offset != x->req->data_offset) {
-					msg_warn("%s: content at offset %lld, "
-						 "not %lld as requested",
-						 x->req->queue_id,
-						 (long long)rec.offset,
-						 (long long)x->req->data_offset);
+					msg_warn(
+					    "%s: content at offset %lld, "
+					    "not %lld as requested",
+					    x->req->queue_id,
+					    (long long)rec.offset,
+					    (long long)x->req->data_offset);
 					*qf_error = 1;
 					goto out;
 				}

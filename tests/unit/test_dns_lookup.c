@@ -60,8 +60,8 @@ static void put_name(struct pkt *p, const char *name)
 }
 
 /* Header and question; the question name is at offset 12. */
-static void start(struct pkt *p, int rcode, unsigned ancount,
-		  const char *qname, unsigned qtype)
+static void start(struct pkt *p, int rcode, unsigned ancount, const char *qname,
+		  unsigned qtype)
 {
 	p->len = 0;
 	put16(p, 0x1234);
@@ -85,8 +85,8 @@ static void rr_head(struct pkt *p, unsigned type, unsigned rdlen)
 	put16(p, rdlen);
 }
 
-static enum dns_status parse(const struct pkt *p, int type,
-			     struct dns_rr **rr, size_t *n)
+static enum dns_status parse(const struct pkt *p, int type, struct dns_rr **rr,
+			     size_t *n)
 {
 	struct strbuf *why = strbuf_new(1024);
 	enum dns_status st = dns_lookup_parse(p->b, p->len, type, rr, n, why);
