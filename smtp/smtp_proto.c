@@ -49,6 +49,9 @@
 
 /* Flush the output buffer when it holds this much message content. */
 #define SMTP_OBUF_FLUSH 8192
+/* Most bytes of pipelined commands written before their replies are
+ * read (see send_upto). */
+#define SMTP_PIPELINE_WINDOW 4096
 
 void smtp_resp_init(struct smtp_resp *resp)
 {
@@ -485,6 +488,7 @@ struct xfer {
 	int *accepted; /* per idx entry: RCPT got 2xx */
 	size_t naccepted;
 	int dsn_passed; /* the server took NOTIFY/ORCPT */
+	size_t next;	/* commands queued so far (see send_upto) */
 	struct strbuf *reason;
 };
 
@@ -749,6 +753,31 @@ out:
 	return ret;
 }
 
+/* Make sure command k (0 MAIL, 1..count RCPT, count + 1 DATA) has been
+ * sent. With PIPELINING the commands after it go out in the same write
+ * while they fit in SMTP_PIPELINE_WINDOW bytes: a window well below any
+ * socket buffer means neither side can block writing while the other
+ * is not reading (the pipelining deadlock), however many recipients. */
+static int send_upto(struct xfer *x, size_t k, int pipelining, int timeout,
+		     const char *during)
+{
+	struct smtp_session *sess = x->sess;
+	size_t total = x->count + 2;
+
+	if (x->next == 0)
+		x->next = 1; /* queue_mail() queued MAIL */
+	while (x->next < total &&
+	       (x->next <= k || (pipelining && strbuf_len(sess->obuf) <
+						   SMTP_PIPELINE_WINDOW))) {
+		if (x->next == total - 1)
+			sess_printf(sess, "DATA");
+		else
+			queue_rcpt(x, &x->req->rcpt[x->idx[x->next - 1]]);
+		x->next++;
+	}
+	return sess_flush(sess, timeout, during);
+}
+
 void smtp_proto_xfer(struct smtp_session *sess, struct deliver_request *req,
 		     struct queue_file *qf)
 {
@@ -801,13 +830,8 @@ void smtp_proto_xfer(struct smtp_session *sess, struct deliver_request *req,
 
 	pipelining = (sess->features & SMTP_FEATURE_PIPELINING) != 0;
 	queue_mail(&x, body_8bit, utf8);
-	if (pipelining) {
-		for (size_t k = 0; k < x.count; k++)
-			queue_rcpt(&x, &req->rcpt[x.idx[k]]);
-		sess_printf(sess, "DATA");
-	}
-	if (sess_flush(sess, smtp_params.mail_timeout,
-		       "while sending MAIL FROM") < 0 ||
+	if (send_upto(&x, 0, pipelining, smtp_params.mail_timeout,
+		      "while sending MAIL FROM") < 0 ||
 	    smtp_resp_read_during(sess, smtp_params.mail_timeout, &r,
 				  "while sending MAIL FROM") < 0)
 		goto broken;
@@ -816,14 +840,16 @@ void smtp_proto_xfer(struct smtp_session *sess, struct deliver_request *req,
 		mail_ok = 1;
 	else
 		settle_rest_reply(&x, &r, "MAIL FROM");
-	if (!pipelining && !mail_ok)
-		goto out;
 
 	for (size_t k = 0; k < x.count; k++) {
-		if (!pipelining) {
-			queue_rcpt(&x, &req->rcpt[x.idx[k]]);
-			if (sess_flush(sess, smtp_params.rcpt_timeout,
-				       "while sending RCPT TO") < 0)
+		if (k + 1 >= x.next) {
+			/* Not sent yet: after a refused MAIL FROM nothing
+			 * more is sent (or read). */
+			if (!mail_ok)
+				break;
+			if (send_upto(&x, k + 1, pipelining,
+				      smtp_params.rcpt_timeout,
+				      "while sending RCPT TO") < 0)
 				goto broken;
 		}
 		if (smtp_resp_read_during(sess, smtp_params.rcpt_timeout, &r,
@@ -838,12 +864,12 @@ void smtp_proto_xfer(struct smtp_session *sess, struct deliver_request *req,
 			settle_reply(&x, x.idx[k], &r, "RCPT TO");
 		}
 	}
-	if (!pipelining) {
-		if (x.naccepted == 0)
+	if (x.count + 1 >= x.next) {
+		/* DATA not sent with the group: only if it can succeed. */
+		if (!mail_ok || x.naccepted == 0)
 			goto out;
-		sess_printf(sess, "DATA");
-		if (sess_flush(sess, smtp_params.data_init_timeout,
-			       "while sending DATA command") < 0)
+		if (send_upto(&x, x.count + 1, 0, smtp_params.data_init_timeout,
+			      "while sending DATA command") < 0)
 			goto broken;
 	}
 	if (smtp_resp_read_during(sess, smtp_params.data_init_timeout, &r,

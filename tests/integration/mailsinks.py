@@ -72,7 +72,8 @@ class _Handler:
         session.host_name = hostname
         self.sink.ehlo_names.append(hostname)
         out = [r for r in responses[:-1]
-               if not (r.startswith("250-8BITMIME") and not self.sink.eightbit)]
+               if not (r.startswith("250-8BITMIME") and not self.sink.eightbit)
+               and not (r.startswith("250-SMTPUTF8") and not self.sink.smtputf8)]
         if self.sink.pipelining:
             out.append("250-PIPELINING")
         if self.sink.dsn:
@@ -130,7 +131,7 @@ class _Controller(Controller):
 
 class Sink:
     def __init__(self, host="127.0.0.1", port=None, *, size=None, dsn=False,
-                 pipelining=True, eightbit=True, rcpt_replies=None,
+                 pipelining=True, eightbit=True, smtputf8=True, rcpt_replies=None,
                  mail_reply=None, data_reply=None, line_length_limit=1001):
         from conftest import free_port
         self.host = host
@@ -138,6 +139,7 @@ class Sink:
         self.dsn = dsn
         self.pipelining = pipelining
         self.eightbit = eightbit
+        self.smtputf8 = smtputf8
         self.rcpt_replies = rcpt_replies or {}
         self.mail_reply = mail_reply
         self.data_reply = data_reply
@@ -167,6 +169,48 @@ class Sink:
             time.sleep(0.05)
         assert len(self.messages) >= n, f"sink got {len(self.messages)} messages"
         return self.messages
+
+
+class ScriptSink:
+    """A server that follows a script: the greeting, then one reply per
+    line it reads; None closes the connection, "HANG" stops answering."""
+
+    def __init__(self, script, host="127.0.0.1"):
+        from conftest import free_port
+        self.script = script
+        self.port = free_port()
+        self.lines = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, self.port))
+        self.sock.listen(8)
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        f = c.makefile("rb")
+        try:
+            for i, reply in enumerate(self.script):
+                if i > 0:
+                    line = f.readline()
+                    if not line:
+                        break
+                    self.lines.append(line)
+                if reply is None:
+                    break
+                if reply == "HANG":
+                    time.sleep(30)
+                    break
+                c.sendall(reply.encode() + b"\r\n")
+        except OSError:
+            pass
+        c.close()
+
+    def stop(self):
+        self.sock.close()
 
 
 class GreetSink:

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from conftest import TOP, IS_ROOT, free_port, wait_for
-from mailsinks import BounceFake, GreetSink, Sink
+from mailsinks import BounceFake, GreetSink, ScriptSink, Sink
 
 SMTPD = os.path.join(TOP, "smtpd", "smtpd")
 CLEANUP = os.path.join(TOP, "cleanup", "cleanup")
@@ -332,6 +332,57 @@ def test_8bitmime(agent, sinks):
     qid = agent.submit((MSG + "caf\u00e9\r\n").encode("utf-8"))
     agent.deliver(qid, f"[127.0.0.1]:{plain.port}", flags=DELIVER_FLAG_8BIT)
     assert not any(o.startswith("BODY") for o in plain.wait_messages(1)[0]["mail_options"])
+
+
+def test_smtputf8(agent, sinks):
+    agent.start()
+    sink = sinks()
+    rcpt = "j\u00f6rg@dest.example"
+    qid = agent.submit(MSG, rcpts=(rcpt,), mail_options=("SMTPUTF8",))
+    res = agent.deliver(qid, f"[127.0.0.1]:{sink.port}", flags=2)
+    assert res["rcpt"][rcpt][0] == SENT
+    m = sink.wait_messages(1)[0]
+    assert "SMTPUTF8" in m["mail_options"] and m["rcpt_tos"] == [rcpt]
+    # A server without SMTPUTF8 cannot take an 8-bit envelope: bounced.
+    plain = sinks(smtputf8=False)
+    qid = agent.submit(MSG, rcpts=(rcpt,), mail_options=("SMTPUTF8",))
+    res = agent.deliver(qid, f"[127.0.0.1]:{plain.port}", flags=2)
+    assert res["rcpt"][rcpt] == (BOUNCED, "5.6.7")
+    assert plain.messages == []
+
+
+def test_many_recipients_pipelined_in_windows(agent, sinks):
+    agent.start()
+    refused = {f"r{i}@dest.example": "550 5.1.1 no" for i in range(0, 300, 7)}
+    sink = sinks(rcpt_replies=refused)
+    rcpts = [f"r{i}@dest.example" for i in range(300)]
+    qid = agent.submit(MSG, rcpts=rcpts)
+    res = agent.deliver(qid, f"[127.0.0.1]:{sink.port}")
+    for r in rcpts:
+        assert res["rcpt"][r][0] == (BOUNCED if r in refused else SENT), r
+    m = sink.wait_messages(1)[0]
+    assert m["rcpt_tos"] == [r for r in rcpts if r not in refused]
+
+
+def test_lost_connection_and_timeout_defer(agent):
+    closer = ScriptSink(["220 hi", "250 ok", None])
+    hanger = ScriptSink(["220 hi", "250 ok", "HANG"])
+    try:
+        agent.start("smtp_mail_timeout = 1s\n")
+        qid = agent.submit(MSG)
+        res = agent.deliver(qid, f"[127.0.0.1]:{closer.port}")
+        assert res["rcpt"]["rcpt@dest.example"] == (DEFERRED, "4.4.2")
+        assert res["site_reason"] == ("lost connection with 127.0.0.1[127.0.0.1] "
+                                      "while sending MAIL FROM")
+        assert closer.lines[0].startswith(b"EHLO mx.test.example")
+        res = agent.deliver(qid, f"[127.0.0.1]:{hanger.port}")
+        assert res["rcpt"]["rcpt@dest.example"] == (DEFERRED, "4.4.2")
+        assert res["site_reason"] == ("conversation with 127.0.0.1[127.0.0.1] "
+                                      "timed out while sending MAIL FROM")
+        assert [t for t, _, _ in agent.records(qid) if t in "RD"] == ["R"]
+    finally:
+        closer.stop()
+        hanger.stop()
 
 
 def test_connection_reuse(agent, sinks):
