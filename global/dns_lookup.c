@@ -10,8 +10,9 @@
  * against what each type needs. Names leave ns_name_uncompress bounded
  * by our buffer and are then checked by dns_name_ok().
  *
- * Timeouts: every query gets DNS_RETRANS seconds per try and DNS_TRIES
- * tries per server, so one lookup is bounded whatever resolv.conf says.
+ * Timeouts: every query gets at most DNS_RETRANS seconds per try and
+ * DNS_TRIES tries per server (less if resolv.conf says so), so one lookup
+ * is bounded whatever resolv.conf says.
  */
 #include <arpa/nameser.h>
 #include <netinet/in.h>
@@ -191,8 +192,11 @@ enum dns_status dns_lookup(const char *name, int type, struct dns_rr **rrp,
 		strbuf_why(why, "cannot initialize the resolver");
 		return DNS_RETRY;
 	}
-	res.retrans = DNS_RETRANS;
-	res.retry = DNS_TRIES;
+	/* resolv.conf may ask for less, never for more. */
+	if (res.retrans <= 0 || res.retrans > DNS_RETRANS)
+		res.retrans = DNS_RETRANS;
+	if (res.retry <= 0 || res.retry > DNS_TRIES)
+		res.retry = DNS_TRIES;
 	/* A mail system asks for exactly the name it was given. */
 	res.options &= ~(unsigned long)(RES_DEFNAMES | RES_DNSRCH);
 	answer = mymalloc(DNS_ANSWER_MAX);

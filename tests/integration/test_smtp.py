@@ -512,6 +512,9 @@ def test_dns_mx_order_fallback_nullmx_nxdomain(agent, sinks, netns, tmp_path):
          "--host-record=mx3.multi.test,127.0.0.4",
          "--host-record=nomx.test,127.0.0.5",
          "--mx-host=nullmx.test,.,0",
+         # Queries for servfail.test go to a server that is not there:
+         # no answer, the resolver times out (1s, resolv.conf above).
+         "--server=/servfail.test/127.0.0.9",
          f"--pid-file={tmp_path}/dnsmasq.pid"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     netns["procs"].append(dns)
@@ -555,6 +558,12 @@ def test_dns_mx_order_fallback_nullmx_nxdomain(agent, sinks, netns, tmp_path):
     assert res["rcpt"]["d@nx.test"] == (BOUNCED, "5.4.4")
     assert "Host or domain name not found. Name service error for name=nx.test " \
         "type=MX: Host not found" in agent.bounce.find("bounce", "d@nx.test")[0]["dsn_reason"]
+
+    qid = agent.submit(MSG, rcpts=("e@servfail.test",))
+    res = agent.deliver(qid, "servfail.test")
+    assert res["rcpt"]["e@servfail.test"] == (DEFERRED, "4.4.3")
+    assert "Name service error for name=servfail.test type=MX: Host not found, " \
+        "try again" in res["site_reason"]
 
 
 # --- LMTP against Dovecot -------------------------------------------------------
