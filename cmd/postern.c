@@ -310,6 +310,44 @@ static void master_path(char *buf, size_t len)
 		msg_fatal("%s: %m", buf);
 }
 
+/* "postern-super -p": remove the temporary files that crashes left in
+ * incoming/ more than a week ago (doc/queue.md, states S1 and S2). It
+ * sits next to this program, installed or in the build tree. A failure
+ * is reported, never fatal: stale files only take space. */
+static void purge_stale_files(void)
+{
+	char self[PATH_MAX], prog[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+	int status;
+	pid_t pid;
+
+	if (len <= 0)
+		return;
+	self[len] = 0;
+	if ((slash = strrchr(self, '/')) == NULL)
+		return;
+	*slash = 0;
+	path_join(prog, sizeof(prog), self, "postern-super");
+	if (access(prog, X_OK) < 0) {
+		msg_warn("%s: %m: stale temporary files are not purged", prog);
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		msg_warn("fork: %m");
+		return;
+	}
+	if (pid == 0) {
+		execl(prog, prog, "-c", config_dir, "-p", (char *)NULL);
+		msg_fatal("exec %s: %m", prog);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		msg_warn("%s -p failed", prog);
+}
+
 static int do_start(void)
 {
 	char prog[PATH_MAX];
@@ -322,6 +360,7 @@ static int do_start(void)
 		msg_fatal(
 		    "the postern mail system is already running: PID: %ld",
 		    (long)pid);
+	purge_stale_files();
 	master_path(prog, sizeof(prog));
 	msg_info("starting the postern mail system");
 	args[n++] = prog;
@@ -355,6 +394,7 @@ static _Noreturn void do_start_fg(void)
 		msg_fatal(
 		    "the postern mail system is already running: PID: %ld",
 		    (long)pid);
+	purge_stale_files();
 	master_path(prog, sizeof(prog));
 	msg_info("starting the postern mail system in the foreground");
 	execl(prog, prog, "-c", config_dir, "-d",
