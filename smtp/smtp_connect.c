@@ -290,9 +290,10 @@ static enum dns_status lookup_host(struct targets *ts, const char *host,
 	return st;
 done:
 	if (ts->count == before) {
+		/* Our configuration, not the destination: defer. */
 		strbuf_why(why, "address family not enabled by "
 				"inet_protocols");
-		return DNS_NODATA;
+		return DNS_RETRY;
 	}
 	return DNS_OK;
 }

@@ -10,9 +10,9 @@
  * Inputs are capped at 64 KiB (the largest DNS message).
  *
  * Build and run with libFuzzer (from the top of the tree): make fuzz, or
- *   tests/fuzz/fuzz_dns_lookup -max_total_time=60 tests/fuzz/corpus/fuzz_dns_lookup
- * Built with -DFUZZ_STANDALONE instead of -fsanitize=fuzzer, it runs the
- * files named on its command line once each.
+ *   tests/fuzz/fuzz_dns_lookup -max_total_time=60
+ * tests/fuzz/corpus/fuzz_dns_lookup Built with -DFUZZ_STANDALONE instead of
+ * -fsanitize=fuzzer, it runs the files named on its command line once each.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -113,6 +113,7 @@ class _Handler:
             "data": envelope.original_content,
             "pipelined": getattr(envelope, "pipelined", False),
             "helo": session.host_name,
+            "peer": session.peer[0] if session.peer else None,
         })
         server.dsn_rcpt = []
         if self.sink.data_reply:

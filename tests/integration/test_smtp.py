@@ -385,6 +385,24 @@ def test_lost_connection_and_timeout_defer(agent):
         hanger.stop()
 
 
+def test_bind_address_and_inet_protocols(agent, sinks):
+    agent.start("smtp_bind_address = 127.0.0.2\n")
+    sink = sinks()
+    qid = agent.submit(MSG)
+    assert agent.deliver(qid, f"[127.0.0.1]:{sink.port}")["rcpt"]["rcpt@dest.example"][0] == SENT
+    assert sink.wait_messages(1)[0]["peer"] == "127.0.0.2"
+    # An IPv4 next hop when only IPv6 is enabled: our configuration, so
+    # the mail waits (deferred), it does not bounce.
+    agent.inst.write_main(open(os.path.join(agent.inst.etc, "main.cf")).read()
+                          .replace("inet_protocols = ipv4", "inet_protocols = ipv6"))
+    agent.inst.postern("reload")
+    time.sleep(0.5)
+    qid = agent.submit(MSG)
+    res = agent.deliver(qid, f"[127.0.0.1]:{sink.port}")
+    assert res["rcpt"]["rcpt@dest.example"][0] == DEFERRED
+    assert "inet_protocols" in res["site_reason"]
+
+
 def test_connection_reuse(agent, sinks):
     agent.start("smtp_connection_cache_time_limit = 2s\n")
     sink = sinks()
