@@ -238,6 +238,19 @@ static void cleanup_finish(struct cleanup_state *st)
 		cleanup_write_error(st);
 		return;
 	}
+	/* The 8-bit flag says what a delivery agent must announce (BODY=
+	 * 8BITMIME) or convert: content that has 8-bit octets, or that the
+	 * client declared 8-bit. SMTPUTF8 is needed only when the client
+	 * asked for it and something it covers (an envelope address or a
+	 * top-level header) really is not ASCII. */
+	if (queue_file_set_flags(
+		st->qf,
+		((st->mime_flags & MIME_FLAG_8BIT) || st->declared_8bit
+		     ? QUEUE_SIZE_FLAG_8BIT
+		     : 0) |
+		    (st->smtputf8 && st->utf8_seen ? QUEUE_SIZE_FLAG_SMTPUTF8
+						   : 0)) < 0)
+		msg_panic("%s: bad size record flags", st->queue_id);
 	if (st->hold &&
 	    queue_file_requeue(st->qf, MAIL_QUEUE_HOLD, st->why) < 0) {
 		cleanup_write_error(st);

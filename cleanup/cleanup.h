@@ -66,6 +66,11 @@ struct cleanup_state {
 	int checks_off; /* a REJECT/DISCARD already decided the outcome */
 	int hold;
 	int discard;
+	/* Content flags for the size record (QUEUE_SIZE_FLAG_*). */
+	int declared_8bit;	/* encoding=8bit: the client said BODY=8BITMIME */
+	int smtputf8;		/* smtputf8=1: the client said SMTPUTF8 */
+	int utf8_seen;		/* a non-ASCII sender, recipient or header */
+	unsigned mime_flags;	/* MIME_FLAG_* at the end of the content */
 	char *redirect;
 	char *filter;
 	struct strbuf *discard_reason;
@@ -89,6 +94,8 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 		      size_t len);
 /* Client address attribute -> local_rewrite. */
 int cleanup_is_local_client(const struct cleanup_state *st);
+/* Note an address or header that needs SMTPUTF8 when it has 8-bit bytes. */
+void cleanup_note_utf8(struct cleanup_state *st, const char *text, size_t len);
 /* Rewrite and write one recipient (the pending O/o/n apply). */
 void cleanup_add_rcpt(struct cleanup_state *st, const char *rcpt);
 

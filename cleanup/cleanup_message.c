@@ -263,6 +263,7 @@ static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 	if (st->errs != 0)
 		return;
 	if (cls == MIME_CLASS_PRIMARY) {
+		cleanup_note_utf8(st, text, len);
 		msg_note_header(st, text, len);
 		if (st->hop_count > var_hopcount_limit) {
 			msg_info("%s: reject: too many hops (%d) from %s[%s]; "
@@ -472,6 +473,7 @@ void cleanup_message_end(struct cleanup_state *st)
 	if (st->mime == NULL)
 		return;
 	mime_state_finish(st->mime);
+	st->mime_flags = mime_state_flags(st->mime);
 	if (msg_verbose)
 		msg_info("%s: content flags 0x%x", st->queue_id,
 			 mime_state_flags(st->mime));

@@ -322,3 +322,35 @@ def test_protocol_violation_leaves_no_file(cleanup):
     s.close()
     inst.wait_log(rf"{qid}: unexpected size record")
     assert files(inst, "incoming") == []
+
+
+def size_flags(recs):
+    """The flags field of the size record (queue_dump's first line)."""
+    return int([d for t, d in recs if t == "C"][0].split()[4])
+
+
+FLAG_8BIT = 1
+FLAG_SMTPUTF8 = 2
+
+
+def test_size_record_content_flags(cleanup):
+    inst = cleanup.start_cleanup()
+    cases = [
+        # (message, sender, attributes, expected flags)
+        (MSG, "sender@example.com", [], 0),
+        ("Subject: x\n\ncaf\u00e9\n", "sender@example.com", [], FLAG_8BIT),
+        (MSG, "sender@example.com", ["encoding=8bit"], FLAG_8BIT),
+        # SMTPUTF8 requested but nothing needs it.
+        (MSG, "sender@example.com", ["smtputf8=1"], 0),
+        (MSG, "j\u00f6rg@example.com", ["smtputf8=1"], FLAG_SMTPUTF8),
+        ("Subject: gr\u00fc\u00dfe\n\nbody\n", "sender@example.com",
+         ["smtputf8=1"], FLAG_8BIT | FLAG_SMTPUTF8),
+        # 8-bit only in the body: no SMTPUTF8 needed.
+        ("Subject: x\n\ncaf\u00e9\n", "sender@example.com", ["smtputf8=1"],
+         FLAG_8BIT),
+    ]
+    for msg, sender, attrs, want in cases:
+        r = send(inst, msg=msg, sender=sender, attrs=attrs)
+        assert r["status"] == "0", r
+        recs = dump(inst, "incoming", r["queue_id"])
+        assert size_flags(recs) == want, (msg, sender, attrs, recs[0])
