@@ -45,6 +45,7 @@
 #include "match_list.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "resolve.h"
 #include "smtpd.h"
 #include "strbuf.h"
 
@@ -80,6 +81,8 @@ struct check_ctx {
 	char *defer_if_permit; /* saved reply of DEFER_IF_PERMIT */
 	int defer_if_reject;   /* DEFER_IF_REJECT seen */
 	int depth;
+	int rcpt_listed;   /* reject_unlisted_recipient already passed */
+	int sender_listed; /* reject_unlisted_sender already passed */
 };
 
 typedef int (*check_fn)(struct check_ctx *ctx, const char *table);
@@ -371,57 +374,105 @@ static int r_permit_sasl_authenticated(struct check_ctx *ctx, const char *table)
 }
 
 static struct match_list *list_mydestination, *list_relay_domains;
+static struct match_list *list_virtual_alias_domains;
+static struct match_list *list_virtual_mailbox_domains;
 static struct match_list *list_mynetworks, *list_newline_exclusions;
 static char *own_addresses; /* "host"-style networks, for [addr] domains */
 static struct match_list *list_own;
 static int lists_broken; /* a list above failed to parse */
 static int relay_unsafe; /* no unauth_destination/reject/defer */
 
-/* 1 if the recipient's domain is ours or one we relay for, 0 if not,
- * -1 on a lookup error (logged). */
-static int rcpt_domain_ok(const char *rcpt)
+/* The address class of addr's domain, as global/resolve.h defines the
+ * classes: local (no domain, mydestination, or an address literal of
+ * ours), virtual alias, virtual mailbox, relay, default. 0, or -1 and a
+ * reason in why when a list's table failed. */
+static int addr_class(const char *addr, enum resolve_class *cls,
+		      struct strbuf *why)
 {
-	const char *at = strrchr(rcpt, '@');
-	struct strbuf *why;
+	static const struct {
+		struct match_list **list;
+		enum resolve_class cls;
+	} order[] = {
+	    {&list_mydestination, RESOLVE_CLASS_LOCAL},
+	    {&list_virtual_alias_domains, RESOLVE_CLASS_ALIAS},
+	    {&list_virtual_mailbox_domains, RESOLVE_CLASS_VIRTUAL},
+	    {&list_relay_domains, RESOLVE_CLASS_RELAY},
+	};
+	const char *at = strrchr(addr, '@');
+	const char *domain;
 	int rc;
 
+	*cls = RESOLVE_CLASS_LOCAL;
 	if (at == NULL || at[1] == 0)
-		return 1; /* a bare local part is local (qualified later) */
-	const char *domain = at + 1;
-
-	if (lists_broken)
+		return 0; /* a bare local part is local (qualified later) */
+	if (lists_broken) {
+		(void)strbuf_set(why, "a domain or network list is malformed");
 		return -1;
-	why = strbuf_new(STRBUF_NO_MAX);
+	}
+	domain = at + 1;
 	if (domain[0] == '[') {
 		/* An address literal is ours only if it is our address. */
-		char addr[INET6_ADDRSTRLEN];
+		char lit[INET6_ADDRSTRLEN];
 		size_t n = strlen(domain);
 
-		rc = 0;
-		if (n > 2 && n - 2 < sizeof(addr) && domain[n - 1] == ']') {
+		*cls = RESOLVE_CLASS_DEFAULT;
+		if (n > 2 && n - 2 < sizeof(lit) && domain[n - 1] == ']') {
 			const char *a = domain + 1;
 
 			if (strncasecmp(a, "IPv6:", 5) == 0)
 				a += 5, n -= 5;
-			memcpy(addr, a, n - 2);
-			addr[n - 2] = 0;
-			rc = match_list_match(list_own, addr, why);
+			memcpy(lit, a, n - 2);
+			lit[n - 2] = 0;
+			rc = match_list_match(list_own, lit, why);
+			if (rc < 0)
+				return -1;
+			if (rc == 1)
+				*cls = RESOLVE_CLASS_LOCAL;
 		}
-		strbuf_free(&why);
-		return rc;
+		return 0;
 	}
-	rc = match_list_match(list_mydestination, domain, why);
-	if (rc == 0) {
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		rc = match_list_match(*order[i].list, domain, why);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			*cls = order[i].cls;
+			return 0;
+		}
+	}
+	*cls = RESOLVE_CLASS_DEFAULT;
+	return 0;
+}
+
+/* 1 if the recipient's domain is one we accept mail for from anyone
+ * (local, virtual or relay), 0 if not, -1 on a lookup error (logged). */
+static int rcpt_domain_ok(const char *rcpt)
+{
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+	enum resolve_class cls;
+	const char *at = strrchr(rcpt, '@');
+	int rc;
+
+	if (addr_class(rcpt, &cls, why) < 0) {
+		msg_warn("%s", strbuf_str(why));
+		strbuf_free(&why);
+		return -1;
+	}
+	strbuf_free(&why);
+	switch (cls) {
+	case RESOLVE_CLASS_DEFAULT:
+		rc = 0;
+		break;
+	case RESOLVE_CLASS_RELAY:
 		/* Sender-specified routing through a relay domain is how
 		 * "user%victim@relay" abuses a backup MX: refuse it. */
-		rc = match_list_match(list_relay_domains, domain, why);
-		if (rc == 1 && strpbrk(rcpt, "!%") != NULL &&
-		    strpbrk(rcpt, "!%") < at)
-			rc = 0;
+		rc = !(at != NULL && strpbrk(rcpt, "!%") != NULL &&
+		       strpbrk(rcpt, "!%") < at);
+		break;
+	default:
+		rc = 1;
+		break;
 	}
-	if (rc < 0)
-		msg_warn("%s", strbuf_str(why));
-	strbuf_free(&why);
 	return rc;
 }
 
@@ -600,6 +651,214 @@ static int r_reject_non_fqdn_recipient(struct check_ctx *ctx, const char *t)
 			    ctx->rcpt);
 }
 
+/* --- reject_unlisted_recipient / reject_unlisted_sender --- */
+
+/* A new string: the first alen bytes of a, then b. */
+static char *join_key(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	char *out = mymalloc(mymalloc_add(mymalloc_add(alen, blen), 1));
+
+	memcpy(out, a, alen);
+	memcpy(out + alen, b, blen + 1);
+	return out;
+}
+
+/* The keys a user table is asked, in Postfix's order: the address, then
+ * (local domains only) the local part, then "@domain"; each with the
+ * address extension (recipient_delimiter) first and then without it,
+ * all lowercased. A NULL-terminated array of malloc'd strings. */
+static char **user_keys(const char *addr, int local)
+{
+	const char *at = strrchr(addr, '@');
+	size_t lplen = at ? (size_t)(at - addr) : strlen(addr);
+	size_t ext = lplen; /* where the extension starts */
+	char **keys = mycalloc(6, sizeof(char *));
+	size_t n = 0;
+
+	if (*var_recipient_delimiter) {
+		/* UNSAFE: strcspn stays inside addr's local part. */
+		size_t d = strcspn(addr, var_recipient_delimiter);
+
+		if (d > 0 && d < lplen)
+			ext = d;
+	}
+	keys[n++] = mystrdup(addr);
+	if (ext < lplen)
+		keys[n++] = at ? join_key(addr, ext, at) : mystrndup(addr, ext);
+	if (at != NULL && local) {
+		keys[n++] = mystrndup(addr, lplen);
+		if (ext < lplen)
+			keys[n++] = mystrndup(addr, ext);
+	}
+	if (at != NULL && at[1] != 0)
+		keys[n++] = mystrdup(at);
+	keys[n] = NULL;
+	/* Lowercased for every table type, unix: included (it does not
+	 * fold keys itself): Postfix's lookups are case-insensitive. */
+	for (size_t i = 0; i < n; i++)
+		for (char *cp = keys[i]; *cp; cp++)
+			*cp = (char)tolower((unsigned char)*cp);
+	return keys;
+}
+
+/* Is addr in the tables of param (value maps)? 1 yes, 0 no, -1 a table
+ * could not be opened or failed (logged). */
+static int user_find(const char *param, const char *maps, const char *addr,
+		     int local)
+{
+	char **specs = conf_list_split(maps);
+	char **keys = user_keys(addr, local);
+	const char *value;
+	int rc = 0;
+
+	for (char **kp = keys; *kp != NULL && rc == 0; kp++) {
+		for (char **tp = specs; *tp != NULL && rc == 0; tp++) {
+			struct dict *dict = table_get(*tp);
+			int r;
+
+			if (dict == NULL) {
+				msg_warn("%s: table %s is not available", param,
+					 *tp);
+				rc = -1;
+				break;
+			}
+			/* A pattern table is asked with the address only. */
+			if ((dict->flags & DICT_PATTERN) && kp != keys)
+				continue;
+			r = dict_lookup(dict, *kp, &value);
+			if (r == DICT_FOUND)
+				rc = 1;
+			else if (r == DICT_ERROR) {
+				msg_warn("%s: %s lookup error for \"%s\": %s",
+					 param, *tp, *kp, dict_error(dict));
+				rc = -1;
+			}
+		}
+	}
+	for (char **kp = keys; *kp != NULL; kp++)
+		myfree(*kp);
+	myfree(keys);
+	conf_list_free(&specs);
+	return rc;
+}
+
+/* Does addr exist where its class says it must be listed? Postfix's
+ * check_rcpt_maps: an address that a canonical or the virtual alias
+ * table knows always exists; otherwise local, virtual alias, virtual
+ * mailbox and relay (when relay_recipient_maps is set) addresses must be
+ * in their table; the default class is someone else's business. */
+static int unlisted(struct check_ctx *ctx, const char *addr, int is_sender)
+{
+	struct strbuf *why;
+	enum resolve_class cls;
+	const char *what = is_sender ? "Sender address" : "Recipient address";
+	const char *param = NULL, *maps = NULL, *table = NULL;
+	int code = 0, rc;
+
+	if (addr == NULL || *addr == 0)
+		return SMTPD_CHECK_DUNNO;
+	why = strbuf_new(STRBUF_NO_MAX);
+	rc = addr_class(addr, &cls, why);
+	if (rc < 0)
+		msg_warn("%s", strbuf_str(why));
+	strbuf_free(&why);
+	if (rc < 0)
+		goto retry;
+	if (cls == RESOLVE_CLASS_DEFAULT)
+		return SMTPD_CHECK_DUNNO;
+	if ((rc = user_find("recipient_canonical_maps",
+			    var_recipient_canonical_maps, addr, 0)) != 0 ||
+	    (is_sender &&
+	     (rc = user_find("sender_canonical_maps", var_sender_canonical_maps,
+			     addr, 0)) != 0) ||
+	    (rc = user_find("canonical_maps", var_canonical_maps, addr, 0)) !=
+		0 ||
+	    (rc = user_find("virtual_alias_maps", var_virtual_alias_maps, addr,
+			    0)) != 0) {
+		if (rc < 0)
+			goto retry;
+		return SMTPD_CHECK_DUNNO;
+	}
+	switch (cls) {
+	case RESOLVE_CLASS_LOCAL:
+		param = "local_recipient_maps";
+		maps = var_local_recipient_maps;
+		table = "local recipient table";
+		code = var_unknown_local_recipient_reject_code;
+		break;
+	case RESOLVE_CLASS_ALIAS:
+		table = "virtual alias table";
+		code = var_unknown_virtual_alias_reject_code;
+		break;
+	case RESOLVE_CLASS_VIRTUAL:
+		param = "virtual_mailbox_maps";
+		maps = var_virtual_mailbox_maps;
+		table = "virtual mailbox table";
+		code = var_unknown_virtual_mailbox_reject_code;
+		break;
+	case RESOLVE_CLASS_RELAY:
+		param = "relay_recipient_maps";
+		maps = var_relay_recipient_maps;
+		table = "relay recipient table";
+		code = var_unknown_relay_recipient_reject_code;
+		break;
+	case RESOLVE_CLASS_DEFAULT:
+		return SMTPD_CHECK_DUNNO;
+	}
+	if (maps != NULL) {
+		char **list = conf_list_split(maps);
+		int empty = list[0] == NULL;
+
+		conf_list_free(&list);
+		/* Empty: the admin does not know the users, accept all. */
+		if (empty)
+			return SMTPD_CHECK_DUNNO;
+		rc = user_find(param, maps, addr, cls == RESOLVE_CLASS_LOCAL);
+		if (rc < 0)
+			goto retry;
+		if (rc > 0)
+			return SMTPD_CHECK_DUNNO;
+	}
+	if (code < 400 || code > 599)
+		code = 550;
+	return check_reject(ctx, code,
+			    code >= 500 ? (is_sender ? "5.1.0" : "5.1.1")
+					: (is_sender ? "4.1.0" : "4.1.1"),
+			    "<%s>: %s rejected: User unknown in %s", addr, what,
+			    table);
+retry:
+	return check_reject(ctx, 451, "4.3.0", "<%s>: Temporary lookup failure",
+			    addr);
+}
+
+static int r_reject_unlisted_recipient(struct check_ctx *ctx, const char *t)
+{
+	int rc;
+
+	(void)t;
+	if (ctx->rcpt == NULL || ctx->rcpt_listed)
+		return SMTPD_CHECK_DUNNO;
+	rc = unlisted(ctx, ctx->rcpt, 0);
+	if (rc == SMTPD_CHECK_DUNNO)
+		ctx->rcpt_listed = 1;
+	return rc;
+}
+
+static int r_reject_unlisted_sender(struct check_ctx *ctx, const char *t)
+{
+	struct smtpd_state *s = ctx->state;
+	int rc;
+
+	(void)t;
+	if (!s->in_mail || ctx->sender_listed)
+		return SMTPD_CHECK_DUNNO;
+	rc = unlisted(ctx, s->mail.addr, 1);
+	if (rc == SMTPD_CHECK_DUNNO)
+		ctx->sender_listed = 1;
+	return rc;
+}
+
 /* THE table of restriction names. Keep smtpd(8) in step. */
 static const struct restriction restriction_table[] = {
     {"permit", 0, r_permit, "permit: stop this list with a permit"},
@@ -626,6 +885,10 @@ static const struct restriction restriction_table[] = {
      "504 5.5.2 need fully-qualified address"},
     {"reject_non_fqdn_recipient", 0, r_reject_non_fqdn_recipient,
      "504 5.5.2 need fully-qualified address"},
+    {"reject_unlisted_recipient", 0, r_reject_unlisted_recipient,
+     "550 5.1.1 User unknown in ... table"},
+    {"reject_unlisted_sender", 0, r_reject_unlisted_sender,
+     "550 5.1.0 User unknown in ... table"},
     /* Seams: permit_tls_clientcerts, check_policy_service, check_spf. */
 };
 
@@ -721,6 +984,12 @@ void smtpd_check_init(void)
 	    list_make("mydestination", var_mydestination, MATCH_LIST_DOMAIN);
 	list_relay_domains = list_make("relay_domains", var_relay_domains,
 				       MATCH_LIST_DOMAIN | MATCH_LIST_PARENT);
+	list_virtual_alias_domains =
+	    list_make("virtual_alias_domains", var_virtual_alias_domains,
+		      MATCH_LIST_DOMAIN);
+	list_virtual_mailbox_domains =
+	    list_make("virtual_mailbox_domains", var_virtual_mailbox_domains,
+		      MATCH_LIST_DOMAIN);
 	list_newline_exclusions = list_make(
 	    "smtpd_forbid_bare_newline_exclusions",
 	    var_smtpd_forbid_bare_newline_exclusions, MATCH_LIST_ADDR);
@@ -748,6 +1017,22 @@ void smtpd_check_init(void)
 			    strchr(np[1], ':') != NULL)
 				(void)table_get(*++np);
 		}
+		conf_list_free(&words);
+	}
+	/* The recipient tables too. One that cannot be opened is retried
+	 * (and logged) at each use: a temporary error, not a crash. */
+	const char *const maps[] = {
+	    var_local_recipient_maps,  var_relay_recipient_maps,
+	    var_virtual_mailbox_maps,  var_virtual_alias_maps,
+	    var_canonical_maps,	       var_recipient_canonical_maps,
+	    var_sender_canonical_maps,
+	};
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		char **words = conf_list_split(maps[i]);
+
+		for (char **np = words; *np != NULL; np++)
+			(void)table_get(*np);
 		conf_list_free(&words);
 	}
 	if (!has_word(var_smtpd_relay_restrictions, closers) &&
@@ -802,6 +1087,18 @@ static int ctx_done(struct check_ctx *ctx, int rc)
 	return rc == SMTPD_CHECK_REJECT ? rc : SMTPD_CHECK_OK;
 }
 
+/* smtpd_sender_restrictions, then smtpd_reject_unlisted_sender. */
+static int sender_lists(struct check_ctx *ctx)
+{
+	int rc = eval_param(ctx, "smtpd_sender_restrictions",
+			    var_smtpd_sender_restrictions, CLASS_SENDER);
+
+	if (rc != SMTPD_CHECK_REJECT && var_smtpd_reject_unlisted_sender &&
+	    r_reject_unlisted_sender(ctx, NULL) == SMTPD_CHECK_REJECT)
+		rc = SMTPD_CHECK_REJECT;
+	return rc;
+}
+
 /* The client, helo and sender lists as far as they apply now. */
 static int early_lists(struct check_ctx *ctx, int upto)
 {
@@ -819,12 +1116,8 @@ static int early_lists(struct check_ctx *ctx, int upto)
 		if (rc == SMTPD_CHECK_REJECT)
 			return rc;
 	}
-	if (upto >= CLASS_SENDER) {
-		rc = eval_param(ctx, "smtpd_sender_restrictions",
-				var_smtpd_sender_restrictions, CLASS_SENDER);
-		if (rc == SMTPD_CHECK_REJECT)
-			return rc;
-	}
+	if (upto >= CLASS_SENDER)
+		return sender_lists(ctx);
 	return SMTPD_CHECK_DUNNO;
 }
 
@@ -858,9 +1151,7 @@ int smtpd_check_mail(struct smtpd_state *state, struct strbuf *reply)
 	if (var_smtpd_delay_reject)
 		return SMTPD_CHECK_OK;
 	ctx_init(&ctx, state, reply);
-	return ctx_done(&ctx, eval_param(&ctx, "smtpd_sender_restrictions",
-					 var_smtpd_sender_restrictions,
-					 CLASS_SENDER));
+	return ctx_done(&ctx, sender_lists(&ctx));
 }
 
 int smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt,
@@ -886,6 +1177,20 @@ int smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt,
 		return ctx_done(&ctx, rc);
 	rc = eval_param(&ctx, "smtpd_recipient_restrictions",
 			var_smtpd_recipient_restrictions, CLASS_RECIPIENT);
+	/* A recipient the lists did not refuse must still exist (unless
+	 * a list already checked that). A permit from the lists does not
+	 * skip this: it says who may send, not who exists. */
+	if (rc != SMTPD_CHECK_REJECT && var_smtpd_reject_unlisted_sender) {
+		ctx.cls = CLASS_SENDER;
+		if (r_reject_unlisted_sender(&ctx, NULL) == SMTPD_CHECK_REJECT)
+			rc = SMTPD_CHECK_REJECT;
+	}
+	if (rc != SMTPD_CHECK_REJECT && var_smtpd_reject_unlisted_recipient) {
+		ctx.cls = CLASS_RECIPIENT;
+		if (r_reject_unlisted_recipient(&ctx, NULL) ==
+		    SMTPD_CHECK_REJECT)
+			rc = SMTPD_CHECK_REJECT;
+	}
 	/* Seams: the policy service, SPF and the milter RCPT event run here,
 	 * after the built-in restrictions accepted the recipient. */
 	return ctx_done(&ctx, rc);
