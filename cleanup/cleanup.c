@@ -89,16 +89,17 @@ void cleanup_write_error(struct cleanup_state *st)
 /* Which record types a client may send, per segment: Postfix's set
  * without the ones only cleanup or qmgr write (version, size, pointer,
  * padding, done and canceled recipients, warning time, killed,
- * redirect, inspector, and the IPC-only milter/delay records). The flags
- * record f is accepted in the envelope: smtpd learns of a HOLD or DISCARD
- * from an access table only after the connection was opened at MAIL. */
+ * inspector, and the IPC-only milter/delay records). The flags record f
+ * is accepted in the envelope: smtpd learns of a HOLD or DISCARD from an
+ * access table only after the connection was opened at MAIL; so is the
+ * redirect record, smtpd's REDIRECT access action. */
 static int cleanup_client_type_ok(int type, unsigned seg)
 {
 	const char *allowed;
 
 	switch (seg) {
 	case REC_SEG_ENVELOPE:
-		allowed = "TFSROonis<VAMf";
+		allowed = "TFSROonis<VAMf>";
 		break;
 	case REC_SEG_CONTENT:
 		allowed = "NLX";

@@ -67,10 +67,10 @@ struct cleanup_state {
 	int hold;
 	int discard;
 	/* Content flags for the size record (QUEUE_SIZE_FLAG_*). */
-	int declared_8bit;	/* encoding=8bit: the client said BODY=8BITMIME */
-	int smtputf8;		/* smtputf8=1: the client said SMTPUTF8 */
-	int utf8_seen;		/* a non-ASCII sender, recipient or header */
-	unsigned mime_flags;	/* MIME_FLAG_* at the end of the content */
+	int declared_8bit;   /* encoding=8bit: the client said BODY=8BITMIME */
+	int smtputf8;	     /* smtputf8=1: the client said SMTPUTF8 */
+	int utf8_seen;	     /* a non-ASCII sender, recipient or header */
+	unsigned mime_flags; /* MIME_FLAG_* at the end of the content */
 	char *redirect;
 	char *filter;
 	struct strbuf *discard_reason;

@@ -303,9 +303,29 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 		if (notify & CLEANUP_FLAG_DISCARD)
 			st->discard = 1;
 		return;
+	case REC_TYPE_RDR:
+		/* REDIRECT from smtpd's access tables: written with the
+		 * extracted segment, where a header_checks REDIRECT, which
+		 * comes later, may still replace it. */
+		if (len == 0) {
+			env_protocol_error(st, "empty redirect record");
+			return;
+		}
+		cleanup_rewrite_qualify(&cleanup_rw, data, st->addr);
+		env_set(&st->redirect, strbuf_str(st->addr));
+		return;
 	case REC_TYPE_ATTR:
 		if ((eq = strchr(data, '=')) == NULL) {
 			env_protocol_error(st, "attribute record without '='");
+			return;
+		}
+		/* FILTER from smtpd's access tables: like REDIRECT above. */
+		if (strncmp(data, "content_filter=", 15) == 0) {
+			if (eq[1] == 0) {
+				env_protocol_error(st, "empty content_filter");
+				return;
+			}
+			env_set(&st->filter, eq + 1);
 			return;
 		}
 		/* UNSAFE: eq points into data, so eq - data is in range. */

@@ -61,6 +61,13 @@ void smtpd_reset_transaction(struct smtpd_state *state)
 	myfree(state->first_rcpt);
 	myfree(state->queue_id);
 	myfree(state->bdat_error);
+	for (size_t i = 0; i < state->prepend_count; i++)
+		myfree(state->prepend[i]);
+	myfree(state->prepend);
+	state->prepend_count = 0;
+	myfree(state->redirect);
+	myfree(state->filter);
+	myfree(state->bcc);
 	state->in_mail = 0;
 	state->rcpt_count = 0;
 	state->cleanup_flags = 0;

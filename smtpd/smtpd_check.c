@@ -43,6 +43,7 @@
 #include "mail_conf.h"
 #include "mail_params.h"
 #include "match_list.h"
+#include "mime_state.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "resolve.h"
@@ -192,27 +193,133 @@ static int word_is(const char *value, const char *word, const char **rest)
 	return 1;
 }
 
-static void log_action(struct check_ctx *ctx, const char *action,
-		       const char *key, const char *text)
+/* Postfix's log line for an access action that does not reject:
+ * "ID: whatsup: CMD from CLIENT: <key>: Class triggers ...; from=<>
+ * to=<> proto=P helo=<H>". detail follows "triggers ". */
+static void log_whatsup(struct check_ctx *ctx, const char *whatsup,
+			const char *key, const char *detail)
 {
 	struct smtpd_state *s = ctx->state;
-	struct strbuf *line = strbuf_new(STRBUF_NO_MAX);
-
-	/* "Recipient address rejected" -> "Recipient address triggers". */
+	/* "Recipient address rejected" -> "Recipient address". */
 	const char *cls = class_text[ctx->cls];
 	const char *cut = strstr(cls, " rejected");
 
-	strbuf_printf(line, "<%s>: %.*s triggers %s action", key,
-		      cut ? (int)(cut - cls) : (int)strlen(cls), cls, action);
-	if (*text)
-		strbuf_printf(line, ": %s", text);
-	msg_info("%s: %s: %s from %s: %s; from=<%s>%s%s%s proto=%s helo=<%s>",
-		 s->queue_id ? s->queue_id : "NOQUEUE",
-		 strcmp(action, "HOLD") == 0 ? "hold" : "discard", s->where,
-		 s->namaddr, strbuf_str(line), s->sender ? s->sender : "",
+	msg_info("%s: %s: %s from %s: <%s>: %.*s triggers %s; from=<%s>%s%s%s "
+		 "proto=%s helo=<%s>",
+		 s->queue_id ? s->queue_id : "NOQUEUE", whatsup, s->where,
+		 s->namaddr, key, cut ? (int)(cut - cls) : (int)strlen(cls),
+		 cls, detail, s->sender ? s->sender : "",
 		 ctx->rcpt ? " to=<" : "", ctx->rcpt ? ctx->rcpt : "",
 		 ctx->rcpt ? ">" : "", s->protocol, s->helo ? s->helo : "");
-	strbuf_free(&line);
+}
+
+static void log_action(struct check_ctx *ctx, const char *action,
+		       const char *key, const char *text)
+{
+	struct strbuf *detail = strbuf_new(STRBUF_NO_MAX);
+
+	strbuf_printf(detail, "%s action", action);
+	if (*text)
+		strbuf_printf(detail, ": %s", text);
+	log_whatsup(ctx, strcmp(action, "HOLD") == 0 ? "hold" : "discard", key,
+		    strbuf_str(detail));
+	strbuf_free(&detail);
+}
+
+/* An address argument of REDIRECT or BCC: one word of printable ASCII
+ * (or UTF-8) with an '@', no longer than an address may be. */
+static int action_addr_ok(const char *addr)
+{
+	size_t n = strlen(addr);
+
+	if (n == 0 || n > 512 || strchr(addr, '@') == NULL)
+		return 0;
+	for (const char *p = addr; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 127 || *p == '<' ||
+		    *p == '>')
+			return 0;
+	return 1;
+}
+
+/* A PREPEND argument: "Name: value", printable, one line. */
+static int action_header_ok(const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0 || n > 998 || mime_header_name_len(text, n) == 0)
+		return 0;
+	for (const char *p = text; *p; p++)
+		if (((unsigned char)*p < ' ' && *p != '\t') || *p == 127)
+			return 0;
+	return 1;
+}
+
+/* Replace *field with a copy of value: the last action of a kind wins. */
+static void action_save(char **field, const char *value)
+{
+	myfree(*field);
+	*field = mystrdup(value);
+}
+
+/* PREPEND, REDIRECT, FILTER and BCC: recorded for cleanup, which carries
+ * them out; none of them decides, so evaluation goes on (DUNNO). -1 if
+ * value is not one of them. */
+static int delegated_action(struct check_ctx *ctx, const char *table,
+			    const char *key, const char *value)
+{
+	struct smtpd_state *s = ctx->state;
+	struct strbuf *detail;
+	const char *rest;
+
+	if (word_is(value, "PREPEND", &rest)) {
+		if (!action_header_ok(rest))
+			goto bad;
+		if (s->prepend_count >= SMTPD_PREPEND_MAX) {
+			msg_warn("%s: too many PREPEND actions; \"%s\" dropped",
+				 table, rest);
+			return SMTPD_CHECK_DUNNO;
+		}
+		s->prepend = myreallocarray(s->prepend, s->prepend_count + 2,
+					    sizeof(char *));
+		s->prepend[s->prepend_count++] = mystrdup(rest);
+		s->prepend[s->prepend_count] = NULL;
+		return SMTPD_CHECK_DUNNO;
+	}
+	detail = strbuf_new(STRBUF_NO_MAX);
+	if (word_is(value, "REDIRECT", &rest)) {
+		if (!action_addr_ok(rest))
+			goto bad_free;
+		action_save(&s->redirect, rest);
+		strbuf_printf(detail, "REDIRECT %s", rest);
+		log_whatsup(ctx, "redirect", key, strbuf_str(detail));
+	} else if (word_is(value, "BCC", &rest)) {
+		if (!action_addr_ok(rest))
+			goto bad_free;
+		action_save(&s->bcc, rest);
+		strbuf_printf(detail, "BCC %s", rest);
+		log_whatsup(ctx, "bcc", key, strbuf_str(detail));
+	} else if (word_is(value, "FILTER", &rest)) {
+		/* transport:destination; the transport may not be empty. */
+		const char *colon = strchr(rest, ':');
+
+		if (colon == NULL || colon == rest ||
+		    strpbrk(rest, " \t") != NULL || strlen(rest) > 512)
+			goto bad_free;
+		action_save(&s->filter, rest);
+		strbuf_printf(detail, "FILTER %s", rest);
+		log_whatsup(ctx, "filter", key, strbuf_str(detail));
+	} else {
+		strbuf_free(&detail);
+		return -1;
+	}
+	strbuf_free(&detail);
+	return SMTPD_CHECK_DUNNO;
+bad_free:
+	strbuf_free(&detail);
+bad:
+	msg_warn("%s: bad %s action argument for key \"%s\"", table, value,
+		 key);
+	return config_error(ctx);
 }
 
 /* Apply an access table value (access(5)). */
@@ -221,6 +328,7 @@ static int access_action(struct check_ctx *ctx, const char *table,
 {
 	const char *rest;
 	const char *what = class_text[ctx->cls];
+	int rc;
 
 	if (word_is(value, "OK", &rest))
 		return SMTPD_CHECK_OK;
@@ -261,6 +369,8 @@ static int access_action(struct check_ctx *ctx, const char *table,
 		log_action(ctx, "HOLD", key, rest);
 		return SMTPD_CHECK_OK;
 	}
+	if ((rc = delegated_action(ctx, table, key, value)) >= 0)
+		return rc;
 	if (word_is(value, "WARN", &rest)) {
 		msg_info("%s: warn: %s from %s: %s",
 			 ctx->state->queue_id ? ctx->state->queue_id
@@ -297,7 +407,6 @@ static int access_action(struct check_ctx *ctx, const char *table,
 	 * reject"): evaluated in place, once deep. */
 	if (islower((unsigned char)value[0]) && ctx->depth < CHECK_DEPTH_MAX) {
 		char **list = conf_list_split(value);
-		int rc;
 
 		ctx->depth++;
 		rc = eval_list(ctx, list, table);
