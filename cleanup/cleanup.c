@@ -51,8 +51,6 @@
 #include "sock.h"
 #include "strbuf.h"
 
-/* How long a client may take per read or write (Postfix's ipc_timeout). */
-#define CLEANUP_IPC_TIMEOUT 3600
 /* Where qmgr listens for wake-up triggers. */
 #define CLEANUP_QMGR_TRIGGER "public/qmgr"
 
@@ -124,7 +122,7 @@ static int cleanup_read_flags(int fd, int *flags, struct strbuf *why)
 		char ch;
 		ssize_t n;
 
-		if (sock_wait_read(fd, CLEANUP_IPC_TIMEOUT) < 0) {
+		if (sock_wait_read(fd, var_ipc_timeout) < 0) {
 			(void)strbuf_set(why, "timeout reading flags");
 			rc = -1;
 			break;
@@ -165,7 +163,7 @@ static void cleanup_reply(int fd, const struct cleanup_state *st, int status,
 	val[CLEANUP_REPLY_REASON].present = 1;
 	val[CLEANUP_REPLY_REASON].str = text;
 	val[CLEANUP_REPLY_REASON].len = strlen(text);
-	if (attr_write_fd(fd, CLEANUP_IPC_TIMEOUT, &cleanup_reply_schema, val,
+	if (attr_write_fd(fd, var_ipc_timeout, &cleanup_reply_schema, val,
 			  why) < 0)
 		msg_warn("%s: reply to client: %s", st->queue_id,
 			 strbuf_str(why));
@@ -264,7 +262,7 @@ static void cleanup_finish(struct cleanup_state *st)
 static void cleanup_service(int fd, const char *service, char **argv)
 {
 	struct cleanup_state st = {0};
-	struct timeval tv = {.tv_sec = CLEANUP_IPC_TIMEOUT};
+	struct timeval tv = {.tv_sec = var_ipc_timeout};
 	struct timeval now;
 	struct rstream *in = NULL;
 	struct strbuf *rec;
@@ -292,7 +290,7 @@ static void cleanup_service(int fd, const char *service, char **argv)
 	snprintf(st.queue_id, sizeof(st.queue_id), "%s", queue_file_id(st.qf));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		msg_warn("setsockopt SO_RCVTIMEO: %m");
-	if (attr_handshake_send(fd, CLEANUP_IPC_TIMEOUT, CLEANUP_PROTOCOL,
+	if (attr_handshake_send(fd, var_ipc_timeout, CLEANUP_PROTOCOL,
 				st.why) < 0) {
 		msg_warn("%s: handshake: %s", st.queue_id, strbuf_str(st.why));
 		goto out;
@@ -303,7 +301,7 @@ static void cleanup_service(int fd, const char *service, char **argv)
 		id[CLEANUP_ID_QUEUE_ID].present = 1;
 		id[CLEANUP_ID_QUEUE_ID].str = st.queue_id;
 		id[CLEANUP_ID_QUEUE_ID].len = strlen(st.queue_id);
-		if (attr_write_fd(fd, CLEANUP_IPC_TIMEOUT, &cleanup_id_schema,
+		if (attr_write_fd(fd, var_ipc_timeout, &cleanup_id_schema,
 				  id, st.why) < 0) {
 			msg_warn("%s: send queue ID: %s", st.queue_id,
 				 strbuf_str(st.why));

@@ -290,7 +290,7 @@ static void mail_cmd(struct smtpd_state *state, const char *arg)
 	strbuf_reset(why);
 	state->cleanup = cleanup_clnt_open(
 	    CLEANUP_SERVICE_PATH, CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK,
-	    var_smtpd_timeout, why);
+	    var_ipc_timeout, why);
 	if (state->cleanup == NULL) {
 		msg_warn("connect to cleanup service: %s", strbuf_str(why));
 		smtpd_reply(state, 451, "4.3.0",

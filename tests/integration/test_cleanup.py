@@ -354,3 +354,23 @@ def test_size_record_content_flags(cleanup):
         assert r["status"] == "0", r
         recs = dump(inst, "incoming", r["queue_id"])
         assert size_flags(recs) == want, (msg, sender, attrs, recs[0])
+
+
+def test_ipc_timeout_bounds_a_stalled_client(cleanup):
+    inst = cleanup.start_cleanup("ipc_timeout = 2s\n")
+    p = subprocess.Popen([SEND, "-F", str(FLAGS), "-S", "8", inst.sock(),
+                          "s@example.com", "r@example.com"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write(MSG)
+        p.stdin.close()
+        qid = p.stdout.readline().strip().split("=", 1)[1]
+        t0 = time.monotonic()
+        # cleanup gives up after ipc_timeout, long before the client's E.
+        inst.wait_log(rf"{qid}: lost connection with client before the end "
+                      r"of the message \(timeout\)", timeout=7)
+        assert time.monotonic() - t0 < 6
+        assert files(inst, "incoming") == []
+    finally:
+        p.kill()
+        p.wait(timeout=10)
