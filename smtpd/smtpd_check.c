@@ -9,6 +9,15 @@
  * smtpd_delay_reject is on), then smtpd_relay_restrictions, then
  * smtpd_recipient_restrictions; a permit ends only its own list.
  *
+ * After the lists, smtpd_reject_unlisted_sender and _recipient ask
+ * whether the address exists, by its address class (global/resolve.c,
+ * shared with qmgr): local_recipient_maps, virtual_alias_maps,
+ * virtual_mailbox_maps or relay_recipient_maps.
+ *
+ * Access table actions that do not decide (PREPEND, REDIRECT, FILTER,
+ * BCC) are kept in the session state; smtpd_data.c hands them to
+ * cleanup, which carries them out.
+ *
  * The one table restriction_table[] holds every restriction name, what it
  * needs (a table argument, a recipient, ...) and its function; the list
  * parser, the evaluator and smtpd(8) follow it.
@@ -482,75 +491,21 @@ static int r_permit_sasl_authenticated(struct check_ctx *ctx, const char *table)
 	return SMTPD_CHECK_DUNNO;
 }
 
-static struct match_list *list_mydestination, *list_relay_domains;
-static struct match_list *list_virtual_alias_domains;
-static struct match_list *list_virtual_mailbox_domains;
 static struct match_list *list_mynetworks, *list_newline_exclusions;
-static char *own_addresses; /* "host"-style networks, for [addr] domains */
-static struct match_list *list_own;
 static int lists_broken; /* a list above failed to parse */
 static int relay_unsafe; /* no unauth_destination/reject/defer */
 
-/* The address class of addr's domain, as global/resolve.h defines the
- * classes: local (no domain, mydestination, or an address literal of
- * ours), virtual alias, virtual mailbox, relay, default. 0, or -1 and a
- * reason in why when a list's table failed. */
+/* The address class of addr's domain: global/resolve.c decides it, for
+ * smtpd as for qmgr, so the two can never disagree about which domains
+ * are ours. 0, or -1 and a reason in why when a table failed. */
 static int addr_class(const char *addr, enum resolve_class *cls,
 		      struct strbuf *why)
 {
-	static const struct {
-		struct match_list **list;
-		enum resolve_class cls;
-	} order[] = {
-	    {&list_mydestination, RESOLVE_CLASS_LOCAL},
-	    {&list_virtual_alias_domains, RESOLVE_CLASS_ALIAS},
-	    {&list_virtual_mailbox_domains, RESOLVE_CLASS_VIRTUAL},
-	    {&list_relay_domains, RESOLVE_CLASS_RELAY},
-	};
-	const char *at = strrchr(addr, '@');
-	const char *domain;
-	int rc;
-
-	*cls = RESOLVE_CLASS_LOCAL;
-	if (at == NULL || at[1] == 0)
-		return 0; /* a bare local part is local (qualified later) */
 	if (lists_broken) {
-		(void)strbuf_set(why, "a domain or network list is malformed");
+		(void)strbuf_set(why, "a network list is malformed");
 		return -1;
 	}
-	domain = at + 1;
-	if (domain[0] == '[') {
-		/* An address literal is ours only if it is our address. */
-		char lit[INET6_ADDRSTRLEN];
-		size_t n = strlen(domain);
-
-		*cls = RESOLVE_CLASS_DEFAULT;
-		if (n > 2 && n - 2 < sizeof(lit) && domain[n - 1] == ']') {
-			const char *a = domain + 1;
-
-			if (strncasecmp(a, "IPv6:", 5) == 0)
-				a += 5, n -= 5;
-			memcpy(lit, a, n - 2);
-			lit[n - 2] = 0;
-			rc = match_list_match(list_own, lit, why);
-			if (rc < 0)
-				return -1;
-			if (rc == 1)
-				*cls = RESOLVE_CLASS_LOCAL;
-		}
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		rc = match_list_match(*order[i].list, domain, why);
-		if (rc < 0)
-			return -1;
-		if (rc == 1) {
-			*cls = order[i].cls;
-			return 0;
-		}
-	}
-	*cls = RESOLVE_CLASS_DEFAULT;
-	return 0;
+	return resolve_class(addr, cls, why);
 }
 
 /* 1 if the recipient's domain is one we accept mail for from anyone
@@ -1085,30 +1040,15 @@ void smtpd_check_init(void)
 	static const char *const closers[] = {"reject_unauth_destination",
 					      "defer_unauth_destination",
 					      "reject", "defer", NULL};
-	char *err = NULL;
 
 	list_mynetworks =
 	    list_make("mynetworks", var_mynetworks, MATCH_LIST_ADDR);
-	list_mydestination =
-	    list_make("mydestination", var_mydestination, MATCH_LIST_DOMAIN);
-	list_relay_domains = list_make("relay_domains", var_relay_domains,
-				       MATCH_LIST_DOMAIN | MATCH_LIST_PARENT);
-	list_virtual_alias_domains =
-	    list_make("virtual_alias_domains", var_virtual_alias_domains,
-		      MATCH_LIST_DOMAIN);
-	list_virtual_mailbox_domains =
-	    list_make("virtual_mailbox_domains", var_virtual_mailbox_domains,
-		      MATCH_LIST_DOMAIN);
 	list_newline_exclusions = list_make(
 	    "smtpd_forbid_bare_newline_exclusions",
 	    var_smtpd_forbid_bare_newline_exclusions, MATCH_LIST_ADDR);
-	own_addresses = match_list_mynetworks("host", &err);
-	if (own_addresses == NULL) {
-		msg_warn("%s", err);
-		myfree(err);
-		own_addresses = mystrdup("127.0.0.1 ::1");
-	}
-	list_own = list_make("(own addresses)", own_addresses, MATCH_LIST_ADDR);
+	/* The domain lists and transport_maps (msg_fatal if malformed: one
+	 * piece of code decides address classes, and it must be right). */
+	resolve_init();
 	/* Open the tables now, before a chroot can hide them. */
 	const char *const lists[] = {
 	    var_smtpd_client_restrictions,     var_smtpd_helo_restrictions,
