@@ -33,6 +33,11 @@ struct strbuf;
 #define CLEANUP_HDR_RESENT_DATE (1 << 5)
 #define CLEANUP_HDR_RESENT_FROM (1 << 6)
 
+/* How header addresses are rewritten (hdr_rewrite). */
+#define CLEANUP_HDR_REWRITE_NONE 0   /* a remote client's, by default */
+#define CLEANUP_HDR_REWRITE_LOCAL 1  /* complete with $myorigin, map */
+#define CLEANUP_HDR_REWRITE_REMOTE 2 /* $remote_header_rewrite_domain */
+
 struct cleanup_state {
 	struct queue_file *qf;
 	char queue_id[MAIL_QUEUE_ID_MAX + 1];
@@ -60,6 +65,7 @@ struct cleanup_state {
 	struct mime_state *mime;
 	off_t content_size; /* bytes of content received, for the limit */
 	int local_rewrite;  /* missing headers may be added */
+	int hdr_rewrite;    /* CLEANUP_HDR_REWRITE_*: header addresses */
 	int hop_count;
 	unsigned hdr_seen;
 	int header_done;
