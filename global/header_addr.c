@@ -172,7 +172,9 @@ static int addr_spell(const char *value, const struct tok *v, size_t a,
 			return -1;
 		}
 	}
-	if (strbuf_len(addr) == 0)
+	/* A NUL would cut the address short for the callback. */
+	if (strbuf_len(addr) == 0 ||
+	    strlen(strbuf_str(addr)) != strbuf_len(addr))
 		return -1;
 	for (const char *c = strbuf_str(addr); *c; c++)
 		if ((unsigned char)*c < 32 || *c == 127)

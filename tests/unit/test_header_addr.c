@@ -102,6 +102,19 @@ static void test_left_alone(void **state)
 	/* A quoted CR/LF never becomes part of an address. */
 	check(" \"a\rb\"@example.com", NULL, "");
 	check(" ", NULL, "");
+	{
+		/* A NUL inside an address: not an address. */
+		static const char nul[] = " a\0b@example.com";
+		struct strbuf *out = strbuf_new(4096);
+		struct strbuf *seen = strbuf_new(STRBUF_NO_MAX);
+
+		assert_int_equal(header_addr_rewrite(nul, sizeof(nul) - 1,
+						     rewrite, seen, out),
+				 0);
+		assert_int_equal(strbuf_len(seen), 0);
+		strbuf_free(&out);
+		strbuf_free(&seen);
+	}
 	check("", NULL, "");
 }
 
