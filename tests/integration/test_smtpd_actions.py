@@ -93,3 +93,31 @@ def test_too_many_hops_is_refused_with_postfix_wording(instance):
     c.cmd("QUIT")
     wait_for(lambda: incoming(instance) == [], 10, what="nothing queued")
     instance.wait_log(r"reject: too many hops")
+
+
+def size_flags(records):
+    """The flags field of the size record (the fifth number)."""
+    return int([p for t, p in records if t == "C"][0].split()[4])
+
+
+def test_body_and_smtputf8_reach_the_size_record(instance):
+    start(instance)
+    c = session(instance)
+    cases = [
+        ("MAIL FROM:<s@test.example>", "Subject: plain\r\n\r\nascii", 0),
+        ("MAIL FROM:<s@test.example> BODY=8BITMIME",
+         "Subject: declared\r\n\r\nascii", 1),
+        ("MAIL FROM:<s@test.example>", "Subject: x\r\n\r\ncaf\u00e9", 1),
+        ("MAIL FROM:<s\u00e9@test.example> SMTPUTF8",
+         "Subject: x\r\n\r\nascii", 2),
+        ("MAIL FROM:<s@test.example> SMTPUTF8 BODY=8BITMIME",
+         "Subject: gr\u00fc\u00dfe\r\n\r\nascii", 3),
+    ]
+    for mail, body, want in cases:
+        assert c.cmd(mail).startswith("250"), mail
+        assert c.cmd("RCPT TO:<a@localhost>").startswith("250")
+        assert c.cmd("DATA").startswith("354")
+        c.send(body.encode() + b"\r\n.\r\n")
+        qid = QUEUED.match(c.reply()[-1]).group(1)
+        assert size_flags(read_records(queue_file(instance, qid))) == want, mail
+    c.cmd("QUIT")
