@@ -33,10 +33,12 @@
 
 #include "mail_conf.h"
 #include "mail_params.h"
+#include "mail_trigger.h"
 #include "master_cf.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "priv.h"
+#include "strbuf.h"
 
 #define PID_FILE "pid/master.pid"
 /* master gives children 5 s + 5 s after SIGTERM; allow for a slow host. */
@@ -310,6 +312,44 @@ static void master_path(char *buf, size_t len)
 		msg_fatal("%s: %m", buf);
 }
 
+/* "postern-super -p": remove the temporary files that crashes left in
+ * incoming/ more than a week ago (doc/queue.md, states S1 and S2). It
+ * sits next to this program, installed or in the build tree. A failure
+ * is reported, never fatal: stale files only take space. */
+static void purge_stale_files(void)
+{
+	char self[PATH_MAX], prog[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+	int status;
+	pid_t pid;
+
+	if (len <= 0)
+		return;
+	self[len] = 0;
+	if ((slash = strrchr(self, '/')) == NULL)
+		return;
+	*slash = 0;
+	path_join(prog, sizeof(prog), self, "postern-super");
+	if (access(prog, X_OK) < 0) {
+		msg_warn("%s: %m: stale temporary files are not purged", prog);
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		msg_warn("fork: %m");
+		return;
+	}
+	if (pid == 0) {
+		execl(prog, prog, "-c", config_dir, "-p", (char *)NULL);
+		msg_fatal("exec %s: %m", prog);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		msg_warn("%s -p failed", prog);
+}
+
 static int do_start(void)
 {
 	char prog[PATH_MAX];
@@ -322,6 +362,7 @@ static int do_start(void)
 		msg_fatal(
 		    "the postern mail system is already running: PID: %ld",
 		    (long)pid);
+	purge_stale_files();
 	master_path(prog, sizeof(prog));
 	msg_info("starting the postern mail system");
 	args[n++] = prog;
@@ -355,6 +396,7 @@ static _Noreturn void do_start_fg(void)
 		msg_fatal(
 		    "the postern mail system is already running: PID: %ld",
 		    (long)pid);
+	purge_stale_files();
 	master_path(prog, sizeof(prog));
 	msg_info("starting the postern mail system in the foreground");
 	execl(prog, prog, "-c", config_dir, "-d",
@@ -396,6 +438,24 @@ static int do_reload(void)
 	msg_info("refreshing the postern mail system");
 	if (kill(pid, SIGHUP) < 0)
 		msg_fatal("signal master pid %ld: %m", (long)pid);
+	return 0;
+}
+
+/* Like "postfix flush" (postqueue -f): wake qmgr to forget dead
+ * destinations and try all deferred mail now. */
+static int do_flush(void)
+{
+	static const char req[] = {QMGR_REQ_FLUSH_DEAD, QMGR_REQ_SCAN_ALL,
+				   QMGR_REQ_SCAN_DEFERRED};
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+
+	if (chdir(var_queue_directory) < 0)
+		msg_fatal("chdir %s: %m", var_queue_directory);
+	if (mail_trigger(QMGR_SERVICE_PATH, req, sizeof(req), why) < 0)
+		msg_fatal("cannot flush the mail queue: %s (is the mail "
+			  "system running?)",
+			  strbuf_str(why));
+	strbuf_free(&why);
 	return 0;
 }
 
@@ -466,8 +526,6 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") == 0)
 		return do_status();
 	if (strcmp(cmd, "flush") == 0)
-		msg_fatal("flush: not available yet: postern has no queue "
-			  "manager (qmgr) "
-			  "in this version");
+		return do_flush();
 	usage();
 }

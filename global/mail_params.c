@@ -122,7 +122,6 @@ const char *const mail_param_reserved[] = {
     "multi_instance_name",
     "newaliases_path",
     "non_smtpd_milters",
-    "notify_classes",
     "proxy_interfaces",
     "qmgr_message_active_limit",
     "qmgr_message_recipient_limit",

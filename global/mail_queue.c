@@ -355,6 +355,18 @@ static int mq_mkdirs(struct mail_queue *mq, const char *dir, struct strbuf *why)
 	return 0;
 }
 
+int mail_queue_make_dir(struct mail_queue *mq, const char *queue,
+			const char *id, struct strbuf *why)
+{
+	struct strbuf *dir = strbuf_new(STRBUF_NO_MAX);
+	int ret = mail_queue_dir(mq, dir, queue, id, why);
+
+	if (ret == 0)
+		ret = mq_mkdirs(mq, strbuf_str(dir), why);
+	strbuf_free(&dir);
+	return ret;
+}
+
 /* rename that never replaces: renameat2 where the file system has it,
  * else link + unlink (which also refuses to replace). */
 static int mq_rename_noreplace(int dirfd, const char *from, const char *to)

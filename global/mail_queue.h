@@ -96,6 +96,11 @@ int mail_queue_dir(const struct mail_queue *mq, struct strbuf *dir,
 int mail_queue_path(const struct mail_queue *mq, struct strbuf *path,
 		    const char *queue, const char *id, struct strbuf *why);
 
+/* Make the missing hashed subdirectories of the directory that holds
+ * queue/id (for files made by name, such as the status logs). 0, or -1
+ * and a reason. */
+int mail_queue_make_dir(struct mail_queue *mq, const char *queue,
+			const char *id, struct strbuf *why);
 /* Create a new file in queue: open "queue/<usec>.<pid>" with O_CREAT|
  * O_EXCL|O_NOFOLLOW at the given mode, take its inode, rename it to its
  * queue ID (never over an existing file). The ID goes into id, the open

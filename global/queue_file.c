@@ -485,8 +485,10 @@ static int qf_read_raw(struct queue_file *qf, int *type, off_t *offset,
 				   : QUEUE_FILE_CORRUPT;
 		}
 		if (*type == REC_TYPE_EOF) {
-			strbuf_why(why, "%s/%s: ends before the end record",
-				qf->queue, qf->id);
+			strbuf_why(why,
+				"%s/%s: ends before the end record (at "
+				"offset %lld)",
+				qf->queue, qf->id, (long long)*offset);
 			return QUEUE_FILE_INCOMPLETE;
 		}
 		/* In a file without pointer loops no byte is read twice. */
@@ -545,10 +547,7 @@ static int qf_parse_size(struct queue_file *qf)
 int queue_file_open(struct mail_queue *mq, const char *queue, const char *id,
 		    int flags, struct queue_file **qfp, struct strbuf *why)
 {
-	struct queue_file *qf;
-	struct stat st;
-	off_t offset;
-	int fd, type, status;
+	int fd, status;
 
 	*qfp = NULL;
 	fd = mail_queue_open_file(
@@ -556,6 +555,27 @@ int queue_file_open(struct mail_queue *mq, const char *queue, const char *id,
 	    why);
 	if (fd < 0)
 		return QUEUE_FILE_ERROR;
+	status = queue_file_fdopen(fd, queue, id, flags, qfp, why);
+	if (*qfp != NULL)
+		(*qfp)->mq = mq;
+	return status;
+}
+
+int queue_file_fdopen(int fd, const char *queue, const char *id, int flags,
+		      struct queue_file **qfp, struct strbuf *why)
+{
+	struct queue_file *qf;
+	struct stat st;
+	off_t offset;
+	int type, status;
+	char qlabel[sizeof(qf->queue)], idlabel[sizeof(qf->id)];
+
+	*qfp = NULL;
+	/* The names only label messages: cut them to fit, never overflow. */
+	snprintf(qlabel, sizeof(qlabel), "%s", queue);
+	snprintf(idlabel, sizeof(idlabel), "%s", id);
+	queue = qlabel;
+	id = idlabel;
 	if (fstat(fd, &st) < 0) {
 		strbuf_why(why, "%s/%s: fstat: %s", queue, id, strerror(errno));
 		(void)close(fd);
@@ -567,8 +587,8 @@ int queue_file_open(struct mail_queue *mq, const char *queue, const char *id,
 		(void)close(fd);
 		return QUEUE_FILE_INCOMPLETE;
 	}
-	qf = qf_alloc(mq, queue);
-	strcpy(qf->id, id); /* mail_queue_open_file validated its length */
+	qf = qf_alloc(NULL, queue);
+	strcpy(qf->id, id); /* cut to fit above */
 	qf->fd = fd;
 	qf->flags = flags;
 	qf->file_size = st.st_size;
@@ -577,16 +597,20 @@ int queue_file_open(struct mail_queue *mq, const char *queue, const char *id,
 		goto fail;
 	if (type != REC_TYPE_VERSION ||
 	    strcmp(strbuf_str(qf->data), REC_VERSION_CURRENT) != 0) {
-		strbuf_why(why, "%s/%s: not a %s queue file", queue, id,
-			REC_VERSION_CURRENT);
+		strbuf_why(why,
+			"%s/%s: not a %s queue file (no version record at "
+			"offset 0)",
+			queue, id, REC_VERSION_CURRENT);
 		status = QUEUE_FILE_CORRUPT;
 		goto fail;
 	}
 	if ((status = qf_read_raw(qf, &type, &offset, why)) != QUEUE_FILE_OK)
 		goto fail;
 	if (type != REC_TYPE_SIZE || qf_parse_size(qf) < 0) {
-		strbuf_why(why, "%s/%s: missing or malformed size record", queue,
-			id);
+		strbuf_why(why,
+			"%s/%s: missing or malformed size record at offset "
+			"%lld",
+			queue, id, (long long)offset);
 		status = QUEUE_FILE_CORRUPT;
 		goto fail;
 	}
@@ -669,12 +693,15 @@ int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 		if (qf->have_time || !qf_time_ok(data))
 			return qf_corrupt(qf, why,
 					  "bad or second arrival "
-					  "time record");
+					  "time record at offset %lld",
+					  (long long)offset);
 		qf->have_time = 1;
 		break;
 	case REC_TYPE_FROM:
 		if (qf->have_sender)
-			return qf_corrupt(qf, why, "second sender record");
+			return qf_corrupt(qf, why,
+					  "second sender record at offset %lld",
+					  (long long)offset);
 		qf->have_sender = 1;
 		break;
 	case REC_TYPE_MESG:
@@ -693,9 +720,12 @@ int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 		break;
 	case REC_TYPE_END:
 		if (!qf->have_time || !qf->have_sender)
-			return qf_corrupt(qf, why, "no %s record",
+			return qf_corrupt(qf, why,
+					  "no %s record before the end "
+					  "record at offset %lld",
 					  qf->have_time ? "sender"
-							: "arrival time");
+							: "arrival time",
+					  (long long)offset);
 		if (qf->size_pending) {
 			strbuf_why(why,
 				"%s/%s: size record never written: the "

@@ -141,6 +141,12 @@ void queue_file_abort(struct queue_file **qfp);
  * in why (errno is ENOENT when the file is gone). */
 int queue_file_open(struct mail_queue *mq, const char *queue, const char *id,
 		    int flags, struct queue_file **qfp, struct strbuf *why);
+/* queue_file_open on a descriptor the caller opened (postern-cat reads
+ * files by path); queue and id only label messages and are cut to fit.
+ * The descriptor is the queue_file's from now on: closed on failure and
+ * by queue_file_close. Same statuses as queue_file_open. */
+int queue_file_fdopen(int fd, const char *queue, const char *id, int flags,
+		      struct queue_file **qfp, struct strbuf *why);
 /* The size record as read by queue_file_open. */
 const struct queue_file_size *queue_file_size(const struct queue_file *qf);
 /* The next record. QUEUE_FILE_OK with rec->type REC_TYPE_EOF once E has

@@ -1,8 +1,10 @@
 """cleanup(8): a real instance with master and cleanup, driven by the
 test-only client tests/fixtures/cleanup_send (what smtpd and pickup will
-do) and read back with tests/fixtures/queue_dump (what qmgr will see)."""
+do) and read back with postern-cat -r, which reads queue files with the
+reader qmgr uses."""
 
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -14,7 +16,7 @@ from conftest import TOP, wait_for, pid_alive
 
 CLEANUP = os.path.join(TOP, "cleanup", "cleanup")
 SEND = os.path.join(TOP, "tests", "fixtures", "cleanup_send")
-DUMP = os.path.join(TOP, "tests", "fixtures", "queue_dump")
+CAT = os.path.join(TOP, "cmd", "postern-cat")
 
 FLAG_FILTER = 1
 FLAG_MAP_OK = 2
@@ -34,7 +36,7 @@ MSG = ("Subject: hello\n"
 
 @pytest.fixture
 def cleanup(instance):
-    for prog in (CLEANUP, SEND, DUMP):
+    for prog in (CLEANUP, SEND, CAT):
         if not os.access(prog, os.X_OK):
             pytest.fail(f"{prog} is not built")
     os.symlink(CLEANUP, os.path.join(instance.libexec, "cleanup"))
@@ -78,12 +80,34 @@ def files(inst, queue):
     return sorted(os.listdir(d)) if os.path.isdir(d) else []
 
 
+def unescape(text):
+    """postern-cat -r payloads: \\xHH and \\\\ back to bytes."""
+    return re.sub(r"\\(\\|x[0-9a-f]{2})",
+                  lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)),
+                  text)
+
+
+def cat_raw(inst, qid):
+    return subprocess.run([CAT, "-c", inst.etc, "-r", "-q", qid],
+                          capture_output=True, text=True, errors="replace",
+                          timeout=30)
+
+
 def dump(inst, queue, qid):
-    r = subprocess.run([DUMP, inst.queue, queue, qid], capture_output=True,
-                       text=True, timeout=30)
-    lines = r.stdout.splitlines()
-    assert lines and lines[-1].startswith("status=OK"), r.stdout + r.stderr
-    return [(l[0], l[2:]) for l in lines[:-1]]
+    """[(type letter, payload)] of every record after v and C (postern-cat
+    finds the file in whichever queue holds it; queue says where the test
+    expects it)."""
+    r = cat_raw(inst, qid)
+    assert r.returncode == 0 and r.stderr == "", r.stdout + r.stderr
+    out = []
+    for line in r.stdout.split("\n")[:-1]:
+        m = re.match(r" *\d+ (\S) [a-z_]+: (.*)$", line)
+        assert m, line
+        out.append((m.group(1), unescape(m.group(2))))
+    # Records as queue_file_read returns them after the open.
+    assert out[0][0] == "v" and out[1][0] == "C", out[:2]
+    assert os.path.exists(os.path.join(inst.queue, queue, qid))
+    return out[2:]
 
 
 def content(recs):
@@ -296,9 +320,9 @@ def test_kill_cleanup_mid_message(cleanup):
     if left:
         mode = stat.S_IMODE(os.stat(os.path.join(inst.queue, "incoming", qid)).st_mode)
         assert mode == 0o600
-        r = subprocess.run([DUMP, inst.queue, "incoming", qid], capture_output=True,
-                           text=True, timeout=30)
-        assert "status=INCOMPLETE" in r.stdout
+        r = cat_raw(inst, qid)
+        assert r.returncode == 1
+        assert "not marked complete" in r.stderr and "incomplete" in r.stderr
 
 
 def test_protocol_violation_leaves_no_file(cleanup):

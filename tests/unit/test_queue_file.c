@@ -242,6 +242,68 @@ static void test_write_commit_read(void **state)
 	queue_file_close(&rd);
 }
 
+/* queue_file_fdopen: a file opened by the caller (postern-cat's paths);
+ * the labels only name it in reasons, and are cut to fit. */
+static void test_fdopen(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_file *qf;
+	struct queue_rec rec;
+	const char *long_id = "a-label-that-is-much-longer-than-any-queue-id";
+	const size_t count = sizeof(message_records) / sizeof(message_records[0]);
+	char id[64], path[600];
+	struct stat st;
+	size_t n = 0;
+	int fd;
+
+	CHECK(queue_file_create(f->mq, "incoming", &qf, f->why));
+	snprintf(id, sizeof(id), "%s", queue_file_id(qf));
+	write_message(f, qf);
+	CHECK(queue_file_commit(&qf, f->why));
+	snprintf(path, sizeof(path), "%s/incoming/%s", f->dir, id);
+	assert_int_equal(chmod(path, 0600), 0);
+
+	/* No complete mark: incomplete, and the descriptor is closed. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(queue_file_fdopen(fd, "file", id, 0, &qf, f->why),
+			 QUEUE_FILE_INCOMPLETE);
+	assert_null(qf);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	/* ANY_MODE reads it all the same. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(queue_file_fdopen(fd, "file", id,
+					   QUEUE_FILE_FLAG_ANY_MODE, &qf,
+					   f->why),
+			 QUEUE_FILE_OK);
+	while (queue_file_read(qf, &rec, f->why) == QUEUE_FILE_OK &&
+	       rec.type != REC_TYPE_EOF)
+		n++;
+	assert_int_equal(n, count);
+	assert_int_equal(queue_file_close(&qf), 0);
+
+	/* Without its E record: the reason names the cut labels and the
+	 * offset where the file ends. */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(truncate(path, st.st_size - 2), 0);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(queue_file_fdopen(fd, "a-very-long-queue-name",
+					   long_id, QUEUE_FILE_FLAG_ANY_MODE,
+					   &qf, f->why),
+			 QUEUE_FILE_OK);
+	n = 0;
+	while (queue_file_read(qf, &rec, f->why) == QUEUE_FILE_OK &&
+	       rec.type != REC_TYPE_EOF)
+		n++;
+	assert_int_equal(n, count - 1);
+	assert_non_null(strstr(strbuf_str(f->why), "a-very-long-que/"));
+	assert_non_null(strstr(strbuf_str(f->why), "ends before the end "
+						   "record (at offset"));
+	assert_null(strstr(strbuf_str(f->why), long_id));
+	assert_int_equal(queue_file_close(&qf), 0);
+	unlink(path);
+}
+
 static void test_minimal_and_nosync(void **state)
 {
 	struct fixture *f = *state;
@@ -476,9 +538,12 @@ static void test_crafted_files(void **state)
 		       "line record in the envelope segment");
 	expect_corrupt(f, end_in_content, COUNT(end_in_content),
 		       "end record in the content segment");
-	expect_corrupt(f, no_sender, COUNT(no_sender), "no sender record");
-	expect_corrupt(f, two_senders, COUNT(two_senders), "second sender");
-	expect_corrupt(f, bad_time, COUNT(bad_time), "arrival time");
+	expect_corrupt(f, no_sender, COUNT(no_sender),
+		       "no sender record before the end record at offset");
+	expect_corrupt(f, two_senders, COUNT(two_senders),
+		       "second sender record at offset");
+	expect_corrupt(f, bad_time, COUNT(bad_time),
+		       "arrival time record at offset");
 	expect_corrupt(f, second_version, COUNT(second_version),
 		       "version record in the envelope");
 	expect_corrupt(f, ipc_only, COUNT(ipc_only), "milter_count record");
@@ -816,6 +881,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_write_commit_read),
+		T(test_fdopen),
 		T(test_minimal_and_nosync),
 		T(test_field_refusals),
 		T(test_commit_refuses_incomplete_envelope),

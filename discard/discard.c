@@ -1,0 +1,105 @@
+/*
+ * discard - the discard pseudo delivery agent (Postfix's discard(8));
+ * see discard(8).
+ *
+ * Every recipient of a delivery request is reported delivered and
+ * marked done, and the mail goes nowhere: the log line says
+ * "status=sent (discarded: TEXT)" with the next hop as the text
+ * (transport_maps "spam.example discard:spam trap"), so an admin can
+ * always tell a discarded message from a delivered one. A sender who
+ * asked for NOTIFY=SUCCESS gets the usual success notice, through
+ * deliver_completed() like any agent's.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "deliver_request.h"
+#include "dsn.h"
+#include "mail_params.h"
+#include "mail_queue.h"
+#include "mail_server.h"
+#include "msg.h"
+#include "queue_file.h"
+#include "strbuf.h"
+
+static struct mail_queue *discard_queue;
+
+static void discard_service(int fd, const char *service, char **argv)
+{
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+	struct strbuf *reason = strbuf_new(STRBUF_NO_MAX);
+	struct deliver_request *req = NULL;
+	struct queue_file *qf = NULL;
+	struct dsn dsn;
+	int rc;
+
+	(void)service;
+	(void)argv;
+	if (deliver_request_read(fd, var_ipc_timeout, &req, why) < 0) {
+		msg_warn("delivery request: %s", strbuf_str(why));
+		goto out;
+	}
+	if (*req->nexthop)
+		strbuf_printf(reason, "discarded: %s", req->nexthop);
+	else
+		strbuf_puts(reason, "discarded");
+	dsn = (struct dsn){
+	    .status = "2.0.0",
+	    .action = "delivered",
+	    .reason = strbuf_str(reason),
+	    .dtype = "",
+	    .dtext = "",
+	    .mtype = "",
+	    .mname = "",
+	};
+	rc = queue_file_open(discard_queue, req->queue_name, req->queue_id,
+			     QUEUE_FILE_FLAG_RDWR, &qf, why);
+	if (rc != QUEUE_FILE_OK) {
+		msg_warn("%s: %s", req->queue_id, strbuf_str(why));
+		deliver_request_site_fail(req, "4.3.0",
+					  "mail system error: cannot open the "
+					  "queue file");
+	} else {
+		deliver_completed_rest(req, qf, &dsn, "none");
+		if (queue_file_sync(qf, why) < 0)
+			msg_warn("%s", strbuf_str(why));
+		if (queue_file_close(&qf) < 0)
+			msg_warn("%s: close: %m", req->queue_id);
+	}
+	if (deliver_request_reply(fd, var_ipc_timeout, req, why) < 0)
+		msg_warn("%s: reply to the queue manager: %s", req->queue_id,
+			 strbuf_str(why));
+out:
+	deliver_request_free(&req);
+	strbuf_free(&reason);
+	strbuf_free(&why);
+}
+
+static void discard_post_jail(const char *service, char **argv)
+{
+	struct mail_queue_params params = {
+	    .directory = ".",
+	    .hash_names = var_hash_queue_names,
+	    .hash_depth = var_hash_queue_depth,
+	    .directory_sync = var_queue_directory_sync,
+	};
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+
+	(void)service;
+	(void)argv;
+	if ((discard_queue = mail_queue_open(&params, why)) == NULL)
+		msg_fatal("open queue: %s", strbuf_str(why));
+	strbuf_free(&why);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct server_def def = {
+	    .name = "discard",
+	    .kind = SERVER_SINGLE,
+	    .service = discard_service,
+	    .post_jail = discard_post_jail,
+	};
+
+	mail_server_main(argc, argv, &def);
+}
