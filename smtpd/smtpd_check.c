@@ -38,7 +38,6 @@
  * check_spf (SPF) and the milter connect/helo/mail/rcpt events belong in
  * restriction_table[] and in smtpd_check_rcpt() respectively.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -818,7 +817,7 @@ static int unlisted(struct check_ctx *ctx, const char *addr, int is_sender)
 	enum resolve_class cls;
 	const char *what = is_sender ? "Sender address" : "Recipient address";
 	const char *param = NULL, *maps = NULL, *table = NULL;
-	int code = 0, rc;
+	int code = 0, rc, local;
 
 	if (addr == NULL || *addr == 0)
 		return SMTPD_CHECK_DUNNO;
@@ -831,15 +830,16 @@ static int unlisted(struct check_ctx *ctx, const char *addr, int is_sender)
 		goto retry;
 	if (cls == RESOLVE_CLASS_DEFAULT)
 		return SMTPD_CHECK_DUNNO;
+	local = cls == RESOLVE_CLASS_LOCAL;
 	if ((rc = user_find("recipient_canonical_maps",
-			    var_recipient_canonical_maps, addr, 0)) != 0 ||
+			    var_recipient_canonical_maps, addr, local)) != 0 ||
 	    (is_sender &&
 	     (rc = user_find("sender_canonical_maps", var_sender_canonical_maps,
-			     addr, 0)) != 0) ||
-	    (rc = user_find("canonical_maps", var_canonical_maps, addr, 0)) !=
-		0 ||
+			     addr, local)) != 0) ||
+	    (rc = user_find("canonical_maps", var_canonical_maps, addr,
+			    local)) != 0 ||
 	    (rc = user_find("virtual_alias_maps", var_virtual_alias_maps, addr,
-			    0)) != 0) {
+			    local)) != 0) {
 		if (rc < 0)
 			goto retry;
 		return SMTPD_CHECK_DUNNO;
@@ -878,7 +878,7 @@ static int unlisted(struct check_ctx *ctx, const char *addr, int is_sender)
 		/* Empty: the admin does not know the users, accept all. */
 		if (empty)
 			return SMTPD_CHECK_DUNNO;
-		rc = user_find(param, maps, addr, cls == RESOLVE_CLASS_LOCAL);
+		rc = user_find(param, maps, addr, local);
 		if (rc < 0)
 			goto retry;
 		if (rc > 0)
