@@ -806,6 +806,16 @@ static int user_find(const char *param, const char *maps, const char *addr,
 	return rc;
 }
 
+/* 1 if addr's local part is name (case-insensitive), with or without a
+ * domain. */
+static int local_part_is(const char *addr, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(addr, name, n) == 0 &&
+	       (addr[n] == '@' || addr[n] == 0);
+}
+
 /* Does addr exist where its class says it must be listed? Postfix's
  * check_rcpt_maps: an address that a canonical or the virtual alias
  * table knows always exists; otherwise local, virtual alias, virtual
@@ -846,6 +856,13 @@ static int unlisted(struct check_ctx *ctx, const char *addr, int is_sender)
 	}
 	switch (cls) {
 	case RESOLVE_CLASS_LOCAL:
+		/* Always there, as in Postfix: postmaster (RFC 5321, and
+		 * qmgr takes it), and the senders of our own bounces. */
+		if (local_part_is(addr, "postmaster") ||
+		    local_part_is(addr, "mailer-daemon") ||
+		    (*var_double_bounce_sender &&
+		     local_part_is(addr, var_double_bounce_sender)))
+			return SMTPD_CHECK_DUNNO;
 		param = "local_recipient_maps";
 		maps = var_local_recipient_maps;
 		table = "local recipient table";

@@ -9,7 +9,7 @@ from test_smtpd import HOST, session, start
 
 def tables(tmp_path):
     aliases = tmp_path / "aliases"
-    aliases.write_text("postmaster root\ninfo root\n")
+    aliases.write_text("info root\n")
     valias = tmp_path / "valias"
     valias.write_text("known@valias.example root@localhost\n")
     vmbox = tmp_path / "vmailbox"
@@ -46,6 +46,9 @@ def test_unlisted_recipients_by_address_class(instance, tmp_path):
         unknown("nosuchuser@localhost", "local recipient table")
     assert c.cmd("RCPT TO:<nosuch+info@localhost>") == \
         unknown("nosuch+info@localhost", "local recipient table")
+    # Always known, whatever the tables say (Postfix's exceptions).
+    for always in ("PostMaster", "mailer-daemon", "double-bounce"):
+        assert c.cmd(f"RCPT TO:<{always}@localhost>") == "250 2.1.5 Ok", always
     # Virtual alias domain: only what virtual_alias_maps lists.
     assert c.cmd("RCPT TO:<known@valias.example>") == "250 2.1.5 Ok"
     assert c.cmd("RCPT TO:<other@valias.example>") == \
