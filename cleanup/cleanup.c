@@ -52,9 +52,6 @@
 #include "sock.h"
 #include "strbuf.h"
 
-/* How long a client may take per read or write (Postfix's ipc_timeout). */
-#define CLEANUP_IPC_TIMEOUT 3600
-
 static struct mail_queue *cleanup_queue;
 struct cleanup_rewrite_conf cleanup_rw;
 struct cleanup_maps *cleanup_header_maps;
@@ -88,16 +85,17 @@ void cleanup_write_error(struct cleanup_state *st)
 /* Which record types a client may send, per segment: Postfix's set
  * without the ones only cleanup or qmgr write (version, size, pointer,
  * padding, done and canceled recipients, warning time, killed,
- * redirect, inspector, and the IPC-only milter/delay records). The flags
- * record f is accepted in the envelope: smtpd learns of a HOLD or DISCARD
- * from an access table only after the connection was opened at MAIL. */
+ * inspector, and the IPC-only milter/delay records). The flags record f
+ * is accepted in the envelope: smtpd learns of a HOLD or DISCARD from an
+ * access table only after the connection was opened at MAIL; so is the
+ * redirect record, smtpd's REDIRECT access action. */
 static int cleanup_client_type_ok(int type, unsigned seg)
 {
 	const char *allowed;
 
 	switch (seg) {
 	case REC_SEG_ENVELOPE:
-		allowed = "TFSROonis<VAMf";
+		allowed = "TFSROonis<VAMf>";
 		break;
 	case REC_SEG_CONTENT:
 		allowed = "NLX";
@@ -122,7 +120,7 @@ static int cleanup_read_flags(int fd, int *flags, struct strbuf *why)
 		char ch;
 		ssize_t n;
 
-		if (sock_wait_read(fd, CLEANUP_IPC_TIMEOUT) < 0) {
+		if (sock_wait_read(fd, var_ipc_timeout) < 0) {
 			(void)strbuf_set(why, "timeout reading flags");
 			rc = -1;
 			break;
@@ -163,15 +161,13 @@ static void cleanup_reply(int fd, const struct cleanup_state *st, int status,
 	val[CLEANUP_REPLY_REASON].present = 1;
 	val[CLEANUP_REPLY_REASON].str = text;
 	val[CLEANUP_REPLY_REASON].len = strlen(text);
-	if (attr_write_fd(fd, CLEANUP_IPC_TIMEOUT, &cleanup_reply_schema, val,
+	if (attr_write_fd(fd, var_ipc_timeout, &cleanup_reply_schema, val,
 			  why) < 0)
 		msg_warn("%s: reply to client: %s", st->queue_id,
 			 strbuf_str(why));
 	strbuf_free(&why);
 }
 
-/* Wake qmgr up: one 'W' on its fifo or socket, never blocking. A
- * missing qmgr is fine: it scans incoming/ when it starts. */
 /* Wake qmgr: a lost trigger costs latency (master's wakeup timer), never
  * mail, so a failure is not worth more than a verbose log line. */
 static void cleanup_trigger_qmgr(void)
@@ -223,6 +219,19 @@ static void cleanup_finish(struct cleanup_state *st)
 		cleanup_write_error(st);
 		return;
 	}
+	/* The 8-bit flag says what a delivery agent must announce (BODY=
+	 * 8BITMIME) or convert: content that has 8-bit octets, or that the
+	 * client declared 8-bit. SMTPUTF8 is needed only when the client
+	 * asked for it and something it covers (an envelope address or a
+	 * top-level header) really is not ASCII. */
+	if (queue_file_set_flags(
+		st->qf,
+		((st->mime_flags & MIME_FLAG_8BIT) || st->declared_8bit
+		     ? QUEUE_SIZE_FLAG_8BIT
+		     : 0) |
+		    (st->smtputf8 && st->utf8_seen ? QUEUE_SIZE_FLAG_SMTPUTF8
+						   : 0)) < 0)
+		msg_panic("%s: bad size record flags", st->queue_id);
 	if (st->hold &&
 	    queue_file_requeue(st->qf, MAIL_QUEUE_HOLD, st->why) < 0) {
 		cleanup_write_error(st);
@@ -235,7 +244,7 @@ static void cleanup_finish(struct cleanup_state *st)
 static void cleanup_service(int fd, const char *service, char **argv)
 {
 	struct cleanup_state st = {0};
-	struct timeval tv = {.tv_sec = CLEANUP_IPC_TIMEOUT};
+	struct timeval tv = {.tv_sec = var_ipc_timeout};
 	struct timeval now;
 	struct rstream *in = NULL;
 	struct strbuf *rec;
@@ -263,7 +272,7 @@ static void cleanup_service(int fd, const char *service, char **argv)
 	snprintf(st.queue_id, sizeof(st.queue_id), "%s", queue_file_id(st.qf));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		msg_warn("setsockopt SO_RCVTIMEO: %m");
-	if (attr_handshake_send(fd, CLEANUP_IPC_TIMEOUT, CLEANUP_PROTOCOL,
+	if (attr_handshake_send(fd, var_ipc_timeout, CLEANUP_PROTOCOL,
 				st.why) < 0) {
 		msg_warn("%s: handshake: %s", st.queue_id, strbuf_str(st.why));
 		goto out;
@@ -274,7 +283,7 @@ static void cleanup_service(int fd, const char *service, char **argv)
 		id[CLEANUP_ID_QUEUE_ID].present = 1;
 		id[CLEANUP_ID_QUEUE_ID].str = st.queue_id;
 		id[CLEANUP_ID_QUEUE_ID].len = strlen(st.queue_id);
-		if (attr_write_fd(fd, CLEANUP_IPC_TIMEOUT, &cleanup_id_schema,
+		if (attr_write_fd(fd, var_ipc_timeout, &cleanup_id_schema,
 				  id, st.why) < 0) {
 			msg_warn("%s: send queue ID: %s", st.queue_id,
 				 strbuf_str(st.why));

@@ -33,6 +33,11 @@ struct strbuf;
 #define CLEANUP_HDR_RESENT_DATE (1 << 5)
 #define CLEANUP_HDR_RESENT_FROM (1 << 6)
 
+/* How header addresses are rewritten (hdr_rewrite). */
+#define CLEANUP_HDR_REWRITE_NONE 0   /* a remote client's, by default */
+#define CLEANUP_HDR_REWRITE_LOCAL 1  /* complete with $myorigin, map */
+#define CLEANUP_HDR_REWRITE_REMOTE 2 /* $remote_header_rewrite_domain */
+
 struct cleanup_state {
 	struct queue_file *qf;
 	char queue_id[MAIL_QUEUE_ID_MAX + 1];
@@ -60,12 +65,18 @@ struct cleanup_state {
 	struct mime_state *mime;
 	off_t content_size; /* bytes of content received, for the limit */
 	int local_rewrite;  /* missing headers may be added */
+	int hdr_rewrite;    /* CLEANUP_HDR_REWRITE_*: header addresses */
 	int hop_count;
 	unsigned hdr_seen;
 	int header_done;
 	int checks_off; /* a REJECT/DISCARD already decided the outcome */
 	int hold;
 	int discard;
+	/* Content flags for the size record (QUEUE_SIZE_FLAG_*). */
+	int declared_8bit;   /* encoding=8bit: the client said BODY=8BITMIME */
+	int smtputf8;	     /* smtputf8=1: the client said SMTPUTF8 */
+	int utf8_seen;	     /* a non-ASCII sender, recipient or header */
+	unsigned mime_flags; /* MIME_FLAG_* at the end of the content */
 	char *redirect;
 	char *filter;
 	struct strbuf *discard_reason;
@@ -89,6 +100,8 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 		      size_t len);
 /* Client address attribute -> local_rewrite. */
 int cleanup_is_local_client(const struct cleanup_state *st);
+/* Note an address or header that needs SMTPUTF8 when it has 8-bit bytes. */
+void cleanup_note_utf8(struct cleanup_state *st, const char *text, size_t len);
 /* Rewrite and write one recipient (the pending O/o/n apply). */
 void cleanup_add_rcpt(struct cleanup_state *st, const char *rcpt);
 

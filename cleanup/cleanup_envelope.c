@@ -107,6 +107,13 @@ int cleanup_is_local_client(const struct cleanup_state *st)
 	return local;
 }
 
+void cleanup_note_utf8(struct cleanup_state *st, const char *text, size_t len)
+{
+	for (size_t i = 0; i < len && !st->utf8_seen; i++)
+		if ((unsigned char)text[i] >= 0x80)
+			st->utf8_seen = 1;
+}
+
 static int env_seen(struct cleanup_state *st, const char *addr)
 {
 	for (size_t i = 0; i < st->rcpt_seen_count; i++)
@@ -132,6 +139,7 @@ static void env_write_rcpt(struct cleanup_state *st, const char *orig,
 
 	if (env_seen(st, addr))
 		return;
+	cleanup_note_utf8(st, addr, strlen(addr));
 	if (queue_file_rcpt(st->qf, &r, st->why) < 0) {
 		cleanup_write_error(st);
 		return;
@@ -256,6 +264,7 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 			cleanup_rewrite_qualify(&cleanup_rw, data, st->addr);
 		}
 		st->sender = mystrdup(strbuf_str(st->addr));
+		cleanup_note_utf8(st, st->sender, strlen(st->sender));
 		if (queue_file_sender(st->qf, st->sender, st->why) < 0)
 			cleanup_write_error(st);
 		return;
@@ -284,7 +293,8 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 		 * of the protocol; the record itself is not queued. */
 		notify = strtol(data, &end, 10);
 		if (len == 0 || *end != 0 || notify <= 0 ||
-		    (notify & ~(long)(CLEANUP_FLAG_HOLD | CLEANUP_FLAG_DISCARD)) != 0) {
+		    (notify &
+		     ~(long)(CLEANUP_FLAG_HOLD | CLEANUP_FLAG_DISCARD)) != 0) {
 			env_protocol_error(st, "bad flags record");
 			return;
 		}
@@ -293,9 +303,29 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 		if (notify & CLEANUP_FLAG_DISCARD)
 			st->discard = 1;
 		return;
+	case REC_TYPE_RDR:
+		/* REDIRECT from smtpd's access tables: written with the
+		 * extracted segment, where a header_checks REDIRECT, which
+		 * comes later, may still replace it. */
+		if (len == 0) {
+			env_protocol_error(st, "empty redirect record");
+			return;
+		}
+		cleanup_rewrite_qualify(&cleanup_rw, data, st->addr);
+		env_set(&st->redirect, strbuf_str(st->addr));
+		return;
 	case REC_TYPE_ATTR:
 		if ((eq = strchr(data, '=')) == NULL) {
 			env_protocol_error(st, "attribute record without '='");
+			return;
+		}
+		/* FILTER from smtpd's access tables: like REDIRECT above. */
+		if (strncmp(data, "content_filter=", 15) == 0) {
+			if (eq[1] == 0) {
+				env_protocol_error(st, "empty content_filter");
+				return;
+			}
+			env_set(&st->filter, eq + 1);
 			return;
 		}
 		/* UNSAFE: eq points into data, so eq - data is in range. */
@@ -305,6 +335,10 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 		else if ((size_t)(eq - data) == strlen("client_name") &&
 			 strncmp(data, "client_name", (size_t)(eq - data)) == 0)
 			env_set(&st->client_name, eq + 1);
+		else if (strcmp(data, "encoding=8bit") == 0)
+			st->declared_8bit = 1;
+		else if (strcmp(data, "smtputf8=1") == 0)
+			st->smtputf8 = 1;
 		else if ((size_t)(eq - data) == strlen("sasl_username") &&
 			 strncmp(data, "sasl_username", (size_t)(eq - data)) ==
 			     0)

@@ -14,6 +14,16 @@
  * that is Postfix's rule, so mail from remote SMTP clients is not
  * changed by default.
  *
+ * Header addresses (From:, Sender:, Reply-To:, To:, Cc:, Bcc:, their
+ * Resent- forms, ...) go through the same completion and canonical maps
+ * as the envelope (sender headers: sender_canonical_maps; recipient
+ * headers: recipient_canonical_maps; both: canonical_maps), with the
+ * address lists parsed by global/header_addr.c, only with
+ * CLEANUP_FLAG_MAP_OK, and only for clients that local_header_rewrite_
+ * clients names, or for any client when remote_header_rewrite_domain is
+ * set (then bare names get that domain, not $myorigin): Postfix's rule.
+ * The header checks see the header as the client sent it.
+ *
  * Check actions (header_checks(5)) apply only with CLEANUP_FLAG_FILTER.
  * A REJECT or DEFER ends the checks and the writing; HOLD moves the file
  * to hold/ before the commit; DISCARD accepts the message and removes the
@@ -30,6 +40,7 @@
 #include "cleanup_checks.h"
 #include "cleanup_clnt.h"
 #include "dict.h"
+#include "header_addr.h"
 #include "mail_conf.h"
 #include "mail_params.h"
 #include "mime_state.h"
@@ -251,6 +262,100 @@ static void msg_note_header(struct cleanup_state *st, const char *text,
 	}
 }
 
+/* Header address rewriting: one header's addresses, through the
+ * sender or the recipient canonical maps. */
+struct msg_hdr_rw {
+	struct cleanup_state *st;
+	struct cleanup_rewrite_conf conf;
+	int sender;
+};
+
+static int msg_hdr_addr(void *ctx, const char *addr, struct strbuf *out)
+{
+	struct msg_hdr_rw *rw = ctx;
+	struct cleanup_state *st = rw->st;
+	int rc;
+
+	rc = rw->sender ? cleanup_rewrite_sender(&rw->conf, addr, out, st->why)
+			: cleanup_rewrite_rcpt(&rw->conf, addr, out, st->why);
+	if (rc < 0)
+		return -1;
+	return strcmp(strbuf_str(out), addr) != 0;
+}
+
+/* The headers whose addresses are rewritten, as Postfix's cleanup does:
+ * 1 for sender headers (sender_canonical_maps), 0 for recipient headers
+ * (recipient_canonical_maps), -1 for any other header. */
+static int msg_hdr_addr_class(const char *text, size_t len)
+{
+	static const char *const senders[] = {
+	    "From",
+	    "Sender",
+	    "Reply-To",
+	    "Errors-To",
+	    "Resent-From",
+	    "Resent-Sender",
+	    "Resent-Reply-To",
+	    "Return-Receipt-To",
+	};
+	static const char *const rcpts[] = {
+	    "To",	 "Cc",	       "Bcc",		"Resent-To",
+	    "Resent-Cc", "Resent-Bcc", "Apparently-To",
+	};
+
+	for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++)
+		if (mime_header_is(text, len, senders[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(rcpts) / sizeof(rcpts[0]); i++)
+		if (mime_header_is(text, len, rcpts[i]))
+			return 0;
+	return -1;
+}
+
+/* Write a top-level header, its addresses rewritten when the client may
+ * have them rewritten (local_header_rewrite_clients, or any client with
+ * remote_header_rewrite_domain). */
+static void msg_write_rewritten(struct cleanup_state *st, const char *text,
+				size_t len)
+{
+	struct msg_hdr_rw rw = {.st = st, .conf = cleanup_rw};
+	const char *colon;
+	struct strbuf *value, *hdr;
+	int cls, rc;
+
+	if (st->hdr_rewrite == CLEANUP_HDR_REWRITE_NONE ||
+	    (cls = msg_hdr_addr_class(text, len)) < 0 ||
+	    (colon = memchr(text, ':', len)) == NULL) {
+		msg_write_header(st, text, len);
+		return;
+	}
+	rw.sender = cls;
+	if (st->hdr_rewrite == CLEANUP_HDR_REWRITE_REMOTE) {
+		/* Remote mail: only the admin's domain, no $myorigin. */
+		rw.conf.myorigin = var_remote_header_rewrite_domain;
+		rw.conf.append_dot_mydomain = 0;
+	}
+	value = strbuf_new((size_t)var_header_size_limit + REC_LINE_MAX);
+	/* UNSAFE: colon is inside text[0..len). */
+	rc = header_addr_rewrite(colon + 1, len - (size_t)(colon + 1 - text),
+				 msg_hdr_addr, &rw, value);
+	if (rc < 0 && strbuf_len(st->why) > 0) {
+		msg_warn("%s: %s", st->queue_id, strbuf_str(st->why));
+		cleanup_fail(st, CLEANUP_STAT_WRITE,
+			     "4.3.0 table lookup error");
+	} else if (rc > 0) {
+		hdr = strbuf_new(STRBUF_NO_MAX);
+		(void)strbuf_append(hdr, text, (size_t)(colon + 1 - text));
+		(void)strbuf_append(hdr, strbuf_str(value), strbuf_len(value));
+		msg_write_header(st, strbuf_str(hdr), strbuf_len(hdr));
+		strbuf_free(&hdr);
+	} else {
+		/* Nothing to change, or too long to change: as it came. */
+		msg_write_header(st, text, len);
+	}
+	strbuf_free(&value);
+}
+
 static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 		       const char *text, size_t len)
 {
@@ -263,6 +368,7 @@ static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 	if (st->errs != 0)
 		return;
 	if (cls == MIME_CLASS_PRIMARY) {
+		cleanup_note_utf8(st, text, len);
 		msg_note_header(st, text, len);
 		if (st->hop_count > var_hopcount_limit) {
 			msg_info("%s: reject: too many hops (%d) from %s[%s]; "
@@ -286,10 +392,18 @@ static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 	line = msg_unfold(text, len);
 	repl = strbuf_new(REC_LINE_MAX);
 	v = msg_check(st, maps, "header", 1, line, repl);
-	if (v == KEEP)
+	if (v != DROP && cls == MIME_CLASS_PRIMARY) {
+		strbuf_reset(st->why);
+		if (v == KEEP)
+			msg_write_rewritten(st, text, len);
+		else
+			msg_write_rewritten(st, strbuf_str(repl),
+					    strbuf_len(repl));
+	} else if (v == KEEP) {
 		msg_write_header(st, text, len);
-	else if (v == REPLACE)
+	} else if (v == REPLACE) {
 		msg_write_header(st, strbuf_str(repl), strbuf_len(repl));
+	}
 	strbuf_free(&repl);
 	myfree(line);
 }
@@ -438,8 +552,17 @@ void cleanup_message_start(struct cleanup_state *st)
 		cleanup_write_error(st);
 	if (st->errs == 0 && queue_file_content(st->qf, st->why) < 0)
 		cleanup_write_error(st);
-	st->local_rewrite =
-	    var_always_add_missing_headers || cleanup_is_local_client(st);
+	{
+		int local = cleanup_is_local_client(st);
+
+		st->local_rewrite = var_always_add_missing_headers || local;
+		if ((st->flags & CLEANUP_FLAG_MAP_OK) == 0)
+			st->hdr_rewrite = CLEANUP_HDR_REWRITE_NONE;
+		else if (local)
+			st->hdr_rewrite = CLEANUP_HDR_REWRITE_LOCAL;
+		else if (*var_remote_header_rewrite_domain)
+			st->hdr_rewrite = CLEANUP_HDR_REWRITE_REMOTE;
+	}
 	st->mime = mime_state_new(&msg_callbacks, st,
 				  (size_t)var_header_size_limit, 0);
 }
@@ -476,6 +599,7 @@ void cleanup_message_end(struct cleanup_state *st)
 	if (st->mime == NULL)
 		return;
 	mime_state_finish(st->mime);
+	st->mime_flags = mime_state_flags(st->mime);
 	if (msg_verbose)
 		msg_info("%s: content flags 0x%x", st->queue_id,
 			 mime_state_flags(st->mime));

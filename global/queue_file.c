@@ -225,6 +225,15 @@ void queue_file_set_line_limit(struct queue_file *qf, size_t limit)
 	    limit == 0 || limit > REC_LINE_MAX ? REC_LINE_MAX : limit;
 }
 
+int queue_file_set_flags(struct queue_file *qf, int flags)
+{
+	qf_check_writer(qf, "queue_file_set_flags");
+	if ((flags & ~QUEUE_SIZE_FLAG_MASK) != 0)
+		return -1;
+	qf->size.flags |= flags;
+	return 0;
+}
+
 int queue_file_time(struct queue_file *qf, int64_t sec, long usec,
 		    struct strbuf *why)
 {

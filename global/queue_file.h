@@ -52,6 +52,7 @@ struct queue_file_size {
  * qmgr and the delivery agents (8BITMIME, SMTPUTF8 to the next hop). */
 #define QUEUE_SIZE_FLAG_8BIT	 (1 << 0) /* the content has 8-bit octets */
 #define QUEUE_SIZE_FLAG_SMTPUTF8 (1 << 1) /* envelope or headers need it */
+#define QUEUE_SIZE_FLAG_MASK	 (QUEUE_SIZE_FLAG_8BIT | QUEUE_SIZE_FLAG_SMTPUTF8)
 
 /* One recipient for queue_file_rcpt(). */
 struct queue_rcpt {
@@ -82,6 +83,9 @@ const char *queue_file_id(const struct queue_file *qf);
 /* Split content lines into pieces of at most limit bytes (default and
  * maximum REC_LINE_MAX). */
 void queue_file_set_line_limit(struct queue_file *qf, size_t limit);
+/* Add QUEUE_SIZE_FLAG_* bits to the size record's flags field; they are
+ * written by queue_file_commit. -1 (and nothing set) for unknown bits. */
+int queue_file_set_flags(struct queue_file *qf, int flags);
 
 /* Append a record of the current segment (N and L records count
  * towards the content size, as queue_file_line's do). Version, size, pointer,

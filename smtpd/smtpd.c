@@ -61,6 +61,13 @@ void smtpd_reset_transaction(struct smtpd_state *state)
 	myfree(state->first_rcpt);
 	myfree(state->queue_id);
 	myfree(state->bdat_error);
+	for (size_t i = 0; i < state->prepend_count; i++)
+		myfree(state->prepend[i]);
+	myfree(state->prepend);
+	state->prepend_count = 0;
+	myfree(state->redirect);
+	myfree(state->filter);
+	myfree(state->bcc);
 	state->in_mail = 0;
 	state->rcpt_count = 0;
 	state->cleanup_flags = 0;
@@ -283,7 +290,7 @@ static void mail_cmd(struct smtpd_state *state, const char *arg)
 	strbuf_reset(why);
 	state->cleanup = cleanup_clnt_open(
 	    CLEANUP_SERVICE_PATH, CLEANUP_FLAG_FILTER | CLEANUP_FLAG_MAP_OK,
-	    var_smtpd_timeout, why);
+	    var_ipc_timeout, why);
 	if (state->cleanup == NULL) {
 		msg_warn("connect to cleanup service: %s", strbuf_str(why));
 		smtpd_reply(state, 451, "4.3.0",

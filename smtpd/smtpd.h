@@ -32,6 +32,9 @@ struct smtp_data;
 /* Replies a session may queue before they must be flushed. */
 #define SMTPD_OBUF_MAX (64 * 1024)
 
+/* PREPEND headers kept per transaction (more are dropped, logged). */
+#define SMTPD_PREPEND_MAX 100
+
 /* Per-verb command counters for the "disconnect from" line. */
 #define SMTPD_NVERBS (SMTP_VERB_AUTH + 1)
 
@@ -78,6 +81,13 @@ struct smtpd_state {
 	struct cleanup_clnt *cleanup;
 	char *queue_id;
 	int cleanup_flags; /* CLEANUP_FLAG_DISCARD from an access table */
+	/* Access table actions that cleanup carries out (sent before the
+	 * content): PREPEND headers, and the last REDIRECT, FILTER, BCC. */
+	char **prepend; /* NULL-terminated, at most SMTPD_PREPEND_MAX */
+	size_t prepend_count;
+	char *redirect;
+	char *filter;
+	char *bcc;
 
 	/* DATA/BDAT. */
 	struct smtp_data *data;

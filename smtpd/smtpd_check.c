@@ -9,6 +9,15 @@
  * smtpd_delay_reject is on), then smtpd_relay_restrictions, then
  * smtpd_recipient_restrictions; a permit ends only its own list.
  *
+ * After the lists, smtpd_reject_unlisted_sender and _recipient ask
+ * whether the address exists, by its address class (global/resolve.c,
+ * shared with qmgr): local_recipient_maps, virtual_alias_maps,
+ * virtual_mailbox_maps or relay_recipient_maps.
+ *
+ * Access table actions that do not decide (PREPEND, REDIRECT, FILTER,
+ * BCC) are kept in the session state; smtpd_data.c hands them to
+ * cleanup, which carries them out.
+ *
  * The one table restriction_table[] holds every restriction name, what it
  * needs (a table argument, a recipient, ...) and its function; the list
  * parser, the evaluator and smtpd(8) follow it.
@@ -29,7 +38,6 @@
  * check_spf (SPF) and the milter connect/helo/mail/rcpt events belong in
  * restriction_table[] and in smtpd_check_rcpt() respectively.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,8 +51,10 @@
 #include "mail_conf.h"
 #include "mail_params.h"
 #include "match_list.h"
+#include "mime_state.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "resolve.h"
 #include "smtpd.h"
 #include "strbuf.h"
 
@@ -80,6 +90,8 @@ struct check_ctx {
 	char *defer_if_permit; /* saved reply of DEFER_IF_PERMIT */
 	int defer_if_reject;   /* DEFER_IF_REJECT seen */
 	int depth;
+	int rcpt_listed;   /* reject_unlisted_recipient already passed */
+	int sender_listed; /* reject_unlisted_sender already passed */
 };
 
 typedef int (*check_fn)(struct check_ctx *ctx, const char *table);
@@ -189,27 +201,133 @@ static int word_is(const char *value, const char *word, const char **rest)
 	return 1;
 }
 
-static void log_action(struct check_ctx *ctx, const char *action,
-		       const char *key, const char *text)
+/* Postfix's log line for an access action that does not reject:
+ * "ID: whatsup: CMD from CLIENT: <key>: Class triggers ...; from=<>
+ * to=<> proto=P helo=<H>". detail follows "triggers ". */
+static void log_whatsup(struct check_ctx *ctx, const char *whatsup,
+			const char *key, const char *detail)
 {
 	struct smtpd_state *s = ctx->state;
-	struct strbuf *line = strbuf_new(STRBUF_NO_MAX);
-
-	/* "Recipient address rejected" -> "Recipient address triggers". */
+	/* "Recipient address rejected" -> "Recipient address". */
 	const char *cls = class_text[ctx->cls];
 	const char *cut = strstr(cls, " rejected");
 
-	strbuf_printf(line, "<%s>: %.*s triggers %s action", key,
-		      cut ? (int)(cut - cls) : (int)strlen(cls), cls, action);
-	if (*text)
-		strbuf_printf(line, ": %s", text);
-	msg_info("%s: %s: %s from %s: %s; from=<%s>%s%s%s proto=%s helo=<%s>",
-		 s->queue_id ? s->queue_id : "NOQUEUE",
-		 strcmp(action, "HOLD") == 0 ? "hold" : "discard", s->where,
-		 s->namaddr, strbuf_str(line), s->sender ? s->sender : "",
+	msg_info("%s: %s: %s from %s: <%s>: %.*s triggers %s; from=<%s>%s%s%s "
+		 "proto=%s helo=<%s>",
+		 s->queue_id ? s->queue_id : "NOQUEUE", whatsup, s->where,
+		 s->namaddr, key, cut ? (int)(cut - cls) : (int)strlen(cls),
+		 cls, detail, s->sender ? s->sender : "",
 		 ctx->rcpt ? " to=<" : "", ctx->rcpt ? ctx->rcpt : "",
 		 ctx->rcpt ? ">" : "", s->protocol, s->helo ? s->helo : "");
-	strbuf_free(&line);
+}
+
+static void log_action(struct check_ctx *ctx, const char *action,
+		       const char *key, const char *text)
+{
+	struct strbuf *detail = strbuf_new(STRBUF_NO_MAX);
+
+	strbuf_printf(detail, "%s action", action);
+	if (*text)
+		strbuf_printf(detail, ": %s", text);
+	log_whatsup(ctx, strcmp(action, "HOLD") == 0 ? "hold" : "discard", key,
+		    strbuf_str(detail));
+	strbuf_free(&detail);
+}
+
+/* An address argument of REDIRECT or BCC: one word of printable ASCII
+ * (or UTF-8) with an '@', no longer than an address may be. */
+static int action_addr_ok(const char *addr)
+{
+	size_t n = strlen(addr);
+
+	if (n == 0 || n > 512 || strchr(addr, '@') == NULL)
+		return 0;
+	for (const char *p = addr; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 127 || *p == '<' ||
+		    *p == '>')
+			return 0;
+	return 1;
+}
+
+/* A PREPEND argument: "Name: value", printable, one line. */
+static int action_header_ok(const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0 || n > 998 || mime_header_name_len(text, n) == 0)
+		return 0;
+	for (const char *p = text; *p; p++)
+		if (((unsigned char)*p < ' ' && *p != '\t') || *p == 127)
+			return 0;
+	return 1;
+}
+
+/* Replace *field with a copy of value: the last action of a kind wins. */
+static void action_save(char **field, const char *value)
+{
+	myfree(*field);
+	*field = mystrdup(value);
+}
+
+/* PREPEND, REDIRECT, FILTER and BCC: recorded for cleanup, which carries
+ * them out; none of them decides, so evaluation goes on (DUNNO). -1 if
+ * value is not one of them. */
+static int delegated_action(struct check_ctx *ctx, const char *table,
+			    const char *key, const char *value)
+{
+	struct smtpd_state *s = ctx->state;
+	struct strbuf *detail;
+	const char *rest;
+
+	if (word_is(value, "PREPEND", &rest)) {
+		if (!action_header_ok(rest))
+			goto bad;
+		if (s->prepend_count >= SMTPD_PREPEND_MAX) {
+			msg_warn("%s: too many PREPEND actions; \"%s\" dropped",
+				 table, rest);
+			return SMTPD_CHECK_DUNNO;
+		}
+		s->prepend = myreallocarray(s->prepend, s->prepend_count + 2,
+					    sizeof(char *));
+		s->prepend[s->prepend_count++] = mystrdup(rest);
+		s->prepend[s->prepend_count] = NULL;
+		return SMTPD_CHECK_DUNNO;
+	}
+	detail = strbuf_new(STRBUF_NO_MAX);
+	if (word_is(value, "REDIRECT", &rest)) {
+		if (!action_addr_ok(rest))
+			goto bad_free;
+		action_save(&s->redirect, rest);
+		strbuf_printf(detail, "REDIRECT %s", rest);
+		log_whatsup(ctx, "redirect", key, strbuf_str(detail));
+	} else if (word_is(value, "BCC", &rest)) {
+		if (!action_addr_ok(rest))
+			goto bad_free;
+		action_save(&s->bcc, rest);
+		strbuf_printf(detail, "BCC %s", rest);
+		log_whatsup(ctx, "bcc", key, strbuf_str(detail));
+	} else if (word_is(value, "FILTER", &rest)) {
+		/* transport:destination; the transport may not be empty. */
+		const char *colon = strchr(rest, ':');
+
+		if (colon == NULL || colon == rest ||
+		    strpbrk(rest, " \t") != NULL || strlen(rest) > 512)
+			goto bad_free;
+		action_save(&s->filter, rest);
+		strbuf_printf(detail, "FILTER %s", rest);
+		log_whatsup(ctx, "filter", key, strbuf_str(detail));
+	} else {
+		strbuf_free(&detail);
+		return -1;
+	}
+	strbuf_free(&detail);
+	return SMTPD_CHECK_DUNNO;
+bad_free:
+	strbuf_free(&detail);
+bad:
+	msg_warn("%s: bad %s action argument for key \"%s\"", table, value,
+		 key);
+	return config_error(ctx);
 }
 
 /* Apply an access table value (access(5)). */
@@ -218,6 +336,7 @@ static int access_action(struct check_ctx *ctx, const char *table,
 {
 	const char *rest;
 	const char *what = class_text[ctx->cls];
+	int rc;
 
 	if (word_is(value, "OK", &rest))
 		return SMTPD_CHECK_OK;
@@ -258,6 +377,8 @@ static int access_action(struct check_ctx *ctx, const char *table,
 		log_action(ctx, "HOLD", key, rest);
 		return SMTPD_CHECK_OK;
 	}
+	if ((rc = delegated_action(ctx, table, key, value)) >= 0)
+		return rc;
 	if (word_is(value, "WARN", &rest)) {
 		msg_info("%s: warn: %s from %s: %s",
 			 ctx->state->queue_id ? ctx->state->queue_id
@@ -294,7 +415,6 @@ static int access_action(struct check_ctx *ctx, const char *table,
 	 * reject"): evaluated in place, once deep. */
 	if (islower((unsigned char)value[0]) && ctx->depth < CHECK_DEPTH_MAX) {
 		char **list = conf_list_split(value);
-		int rc;
 
 		ctx->depth++;
 		rc = eval_list(ctx, list, table);
@@ -370,58 +490,52 @@ static int r_permit_sasl_authenticated(struct check_ctx *ctx, const char *table)
 	return SMTPD_CHECK_DUNNO;
 }
 
-static struct match_list *list_mydestination, *list_relay_domains;
 static struct match_list *list_mynetworks, *list_newline_exclusions;
-static char *own_addresses; /* "host"-style networks, for [addr] domains */
-static struct match_list *list_own;
 static int lists_broken; /* a list above failed to parse */
 static int relay_unsafe; /* no unauth_destination/reject/defer */
 
-/* 1 if the recipient's domain is ours or one we relay for, 0 if not,
- * -1 on a lookup error (logged). */
+/* The address class of addr's domain: global/resolve.c decides it, for
+ * smtpd as for qmgr, so the two can never disagree about which domains
+ * are ours. 0, or -1 and a reason in why when a table failed. */
+static int addr_class(const char *addr, enum resolve_class *cls,
+		      struct strbuf *why)
+{
+	if (lists_broken) {
+		(void)strbuf_set(why, "a network list is malformed");
+		return -1;
+	}
+	return resolve_class(addr, cls, why);
+}
+
+/* 1 if the recipient's domain is one we accept mail for from anyone
+ * (local, virtual or relay), 0 if not, -1 on a lookup error (logged). */
 static int rcpt_domain_ok(const char *rcpt)
 {
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+	enum resolve_class cls;
 	const char *at = strrchr(rcpt, '@');
-	struct strbuf *why;
 	int rc;
 
-	if (at == NULL || at[1] == 0)
-		return 1; /* a bare local part is local (qualified later) */
-	const char *domain = at + 1;
-
-	if (lists_broken)
-		return -1;
-	why = strbuf_new(STRBUF_NO_MAX);
-	if (domain[0] == '[') {
-		/* An address literal is ours only if it is our address. */
-		char addr[INET6_ADDRSTRLEN];
-		size_t n = strlen(domain);
-
-		rc = 0;
-		if (n > 2 && n - 2 < sizeof(addr) && domain[n - 1] == ']') {
-			const char *a = domain + 1;
-
-			if (strncasecmp(a, "IPv6:", 5) == 0)
-				a += 5, n -= 5;
-			memcpy(addr, a, n - 2);
-			addr[n - 2] = 0;
-			rc = match_list_match(list_own, addr, why);
-		}
+	if (addr_class(rcpt, &cls, why) < 0) {
+		msg_warn("%s", strbuf_str(why));
 		strbuf_free(&why);
-		return rc;
+		return -1;
 	}
-	rc = match_list_match(list_mydestination, domain, why);
-	if (rc == 0) {
+	strbuf_free(&why);
+	switch (cls) {
+	case RESOLVE_CLASS_DEFAULT:
+		rc = 0;
+		break;
+	case RESOLVE_CLASS_RELAY:
 		/* Sender-specified routing through a relay domain is how
 		 * "user%victim@relay" abuses a backup MX: refuse it. */
-		rc = match_list_match(list_relay_domains, domain, why);
-		if (rc == 1 && strpbrk(rcpt, "!%") != NULL &&
-		    strpbrk(rcpt, "!%") < at)
-			rc = 0;
+		rc = !(at != NULL && strpbrk(rcpt, "!%") != NULL &&
+		       strpbrk(rcpt, "!%") < at);
+		break;
+	default:
+		rc = 1;
+		break;
 	}
-	if (rc < 0)
-		msg_warn("%s", strbuf_str(why));
-	strbuf_free(&why);
 	return rc;
 }
 
@@ -600,6 +714,232 @@ static int r_reject_non_fqdn_recipient(struct check_ctx *ctx, const char *t)
 			    ctx->rcpt);
 }
 
+/* --- reject_unlisted_recipient / reject_unlisted_sender --- */
+
+/* A new string: the first alen bytes of a, then b. */
+static char *join_key(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	char *out = mymalloc(mymalloc_add(mymalloc_add(alen, blen), 1));
+
+	memcpy(out, a, alen);
+	memcpy(out + alen, b, blen + 1);
+	return out;
+}
+
+/* The keys a user table is asked, in Postfix's order: the address, then
+ * (local domains only) the local part, then "@domain"; each with the
+ * address extension (recipient_delimiter) first and then without it,
+ * all lowercased. A NULL-terminated array of malloc'd strings. */
+static char **user_keys(const char *addr, int local)
+{
+	const char *at = strrchr(addr, '@');
+	size_t lplen = at ? (size_t)(at - addr) : strlen(addr);
+	size_t ext = lplen; /* where the extension starts */
+	char **keys = mycalloc(6, sizeof(char *));
+	size_t n = 0;
+
+	if (*var_recipient_delimiter) {
+		/* UNSAFE: strcspn stays inside addr's local part. */
+		size_t d = strcspn(addr, var_recipient_delimiter);
+
+		if (d > 0 && d < lplen)
+			ext = d;
+	}
+	keys[n++] = mystrdup(addr);
+	if (ext < lplen)
+		keys[n++] = at ? join_key(addr, ext, at) : mystrndup(addr, ext);
+	if (at != NULL && local) {
+		keys[n++] = mystrndup(addr, lplen);
+		if (ext < lplen)
+			keys[n++] = mystrndup(addr, ext);
+	}
+	if (at != NULL && at[1] != 0)
+		keys[n++] = mystrdup(at);
+	keys[n] = NULL;
+	/* Lowercased for every table type, unix: included (it does not
+	 * fold keys itself): Postfix's lookups are case-insensitive. */
+	for (size_t i = 0; i < n; i++)
+		for (char *cp = keys[i]; *cp; cp++)
+			*cp = (char)tolower((unsigned char)*cp);
+	return keys;
+}
+
+/* Is addr in the tables of param (value maps)? 1 yes, 0 no, -1 a table
+ * could not be opened or failed (logged). */
+static int user_find(const char *param, const char *maps, const char *addr,
+		     int local)
+{
+	char **specs = conf_list_split(maps);
+	char **keys = user_keys(addr, local);
+	const char *value;
+	int rc = 0;
+
+	for (char **kp = keys; *kp != NULL && rc == 0; kp++) {
+		for (char **tp = specs; *tp != NULL && rc == 0; tp++) {
+			struct dict *dict = table_get(*tp);
+			int r;
+
+			if (dict == NULL) {
+				msg_warn("%s: table %s is not available", param,
+					 *tp);
+				rc = -1;
+				break;
+			}
+			/* A pattern table is asked with the address only. */
+			if ((dict->flags & DICT_PATTERN) && kp != keys)
+				continue;
+			r = dict_lookup(dict, *kp, &value);
+			if (r == DICT_FOUND)
+				rc = 1;
+			else if (r == DICT_ERROR) {
+				msg_warn("%s: %s lookup error for \"%s\": %s",
+					 param, *tp, *kp, dict_error(dict));
+				rc = -1;
+			}
+		}
+	}
+	for (char **kp = keys; *kp != NULL; kp++)
+		myfree(*kp);
+	myfree(keys);
+	conf_list_free(&specs);
+	return rc;
+}
+
+/* 1 if addr's local part is name (case-insensitive), with or without a
+ * domain. */
+static int local_part_is(const char *addr, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(addr, name, n) == 0 &&
+	       (addr[n] == '@' || addr[n] == 0);
+}
+
+/* Does addr exist where its class says it must be listed? Postfix's
+ * check_rcpt_maps: an address that a canonical or the virtual alias
+ * table knows always exists; otherwise local, virtual alias, virtual
+ * mailbox and relay (when relay_recipient_maps is set) addresses must be
+ * in their table; the default class is someone else's business. */
+static int unlisted(struct check_ctx *ctx, const char *addr, int is_sender)
+{
+	struct strbuf *why;
+	enum resolve_class cls;
+	const char *what = is_sender ? "Sender address" : "Recipient address";
+	const char *param = NULL, *maps = NULL, *table = NULL;
+	int code = 0, rc, local;
+
+	if (addr == NULL || *addr == 0)
+		return SMTPD_CHECK_DUNNO;
+	why = strbuf_new(STRBUF_NO_MAX);
+	rc = addr_class(addr, &cls, why);
+	if (rc < 0)
+		msg_warn("%s", strbuf_str(why));
+	strbuf_free(&why);
+	if (rc < 0)
+		goto retry;
+	if (cls == RESOLVE_CLASS_DEFAULT)
+		return SMTPD_CHECK_DUNNO;
+	local = cls == RESOLVE_CLASS_LOCAL;
+	if ((rc = user_find("recipient_canonical_maps",
+			    var_recipient_canonical_maps, addr, local)) != 0 ||
+	    (is_sender &&
+	     (rc = user_find("sender_canonical_maps", var_sender_canonical_maps,
+			     addr, local)) != 0) ||
+	    (rc = user_find("canonical_maps", var_canonical_maps, addr,
+			    local)) != 0 ||
+	    (rc = user_find("virtual_alias_maps", var_virtual_alias_maps, addr,
+			    local)) != 0) {
+		if (rc < 0)
+			goto retry;
+		return SMTPD_CHECK_DUNNO;
+	}
+	switch (cls) {
+	case RESOLVE_CLASS_LOCAL:
+		/* Always there, as in Postfix: postmaster (RFC 5321, and
+		 * qmgr takes it), and the senders of our own bounces. */
+		if (local_part_is(addr, "postmaster") ||
+		    local_part_is(addr, "mailer-daemon") ||
+		    (*var_double_bounce_sender &&
+		     local_part_is(addr, var_double_bounce_sender)))
+			return SMTPD_CHECK_DUNNO;
+		param = "local_recipient_maps";
+		maps = var_local_recipient_maps;
+		table = "local recipient table";
+		code = var_unknown_local_recipient_reject_code;
+		break;
+	case RESOLVE_CLASS_ALIAS:
+		table = "virtual alias table";
+		code = var_unknown_virtual_alias_reject_code;
+		break;
+	case RESOLVE_CLASS_VIRTUAL:
+		param = "virtual_mailbox_maps";
+		maps = var_virtual_mailbox_maps;
+		table = "virtual mailbox table";
+		code = var_unknown_virtual_mailbox_reject_code;
+		break;
+	case RESOLVE_CLASS_RELAY:
+		param = "relay_recipient_maps";
+		maps = var_relay_recipient_maps;
+		table = "relay recipient table";
+		code = var_unknown_relay_recipient_reject_code;
+		break;
+	case RESOLVE_CLASS_DEFAULT:
+		return SMTPD_CHECK_DUNNO;
+	}
+	if (maps != NULL) {
+		char **list = conf_list_split(maps);
+		int empty = list[0] == NULL;
+
+		conf_list_free(&list);
+		/* Empty: the admin does not know the users, accept all. */
+		if (empty)
+			return SMTPD_CHECK_DUNNO;
+		rc = user_find(param, maps, addr, local);
+		if (rc < 0)
+			goto retry;
+		if (rc > 0)
+			return SMTPD_CHECK_DUNNO;
+	}
+	if (code < 400 || code > 599)
+		code = 550;
+	return check_reject(ctx, code,
+			    code >= 500 ? (is_sender ? "5.1.0" : "5.1.1")
+					: (is_sender ? "4.1.0" : "4.1.1"),
+			    "<%s>: %s rejected: User unknown in %s", addr, what,
+			    table);
+retry:
+	return check_reject(ctx, 451, "4.3.0", "<%s>: Temporary lookup failure",
+			    addr);
+}
+
+static int r_reject_unlisted_recipient(struct check_ctx *ctx, const char *t)
+{
+	int rc;
+
+	(void)t;
+	if (ctx->rcpt == NULL || ctx->rcpt_listed)
+		return SMTPD_CHECK_DUNNO;
+	rc = unlisted(ctx, ctx->rcpt, 0);
+	if (rc == SMTPD_CHECK_DUNNO)
+		ctx->rcpt_listed = 1;
+	return rc;
+}
+
+static int r_reject_unlisted_sender(struct check_ctx *ctx, const char *t)
+{
+	struct smtpd_state *s = ctx->state;
+	int rc;
+
+	(void)t;
+	if (!s->in_mail || ctx->sender_listed)
+		return SMTPD_CHECK_DUNNO;
+	rc = unlisted(ctx, s->mail.addr, 1);
+	if (rc == SMTPD_CHECK_DUNNO)
+		ctx->sender_listed = 1;
+	return rc;
+}
+
 /* THE table of restriction names. Keep smtpd(8) in step. */
 static const struct restriction restriction_table[] = {
     {"permit", 0, r_permit, "permit: stop this list with a permit"},
@@ -626,6 +966,10 @@ static const struct restriction restriction_table[] = {
      "504 5.5.2 need fully-qualified address"},
     {"reject_non_fqdn_recipient", 0, r_reject_non_fqdn_recipient,
      "504 5.5.2 need fully-qualified address"},
+    {"reject_unlisted_recipient", 0, r_reject_unlisted_recipient,
+     "550 5.1.1 User unknown in ... table"},
+    {"reject_unlisted_sender", 0, r_reject_unlisted_sender,
+     "550 5.1.0 User unknown in ... table"},
     /* Seams: permit_tls_clientcerts, check_policy_service, check_spf. */
 };
 
@@ -713,24 +1057,15 @@ void smtpd_check_init(void)
 	static const char *const closers[] = {"reject_unauth_destination",
 					      "defer_unauth_destination",
 					      "reject", "defer", NULL};
-	char *err = NULL;
 
 	list_mynetworks =
 	    list_make("mynetworks", var_mynetworks, MATCH_LIST_ADDR);
-	list_mydestination =
-	    list_make("mydestination", var_mydestination, MATCH_LIST_DOMAIN);
-	list_relay_domains = list_make("relay_domains", var_relay_domains,
-				       MATCH_LIST_DOMAIN | MATCH_LIST_PARENT);
 	list_newline_exclusions = list_make(
 	    "smtpd_forbid_bare_newline_exclusions",
 	    var_smtpd_forbid_bare_newline_exclusions, MATCH_LIST_ADDR);
-	own_addresses = match_list_mynetworks("host", &err);
-	if (own_addresses == NULL) {
-		msg_warn("%s", err);
-		myfree(err);
-		own_addresses = mystrdup("127.0.0.1 ::1");
-	}
-	list_own = list_make("(own addresses)", own_addresses, MATCH_LIST_ADDR);
+	/* The domain lists and transport_maps (msg_fatal if malformed: one
+	 * piece of code decides address classes, and it must be right). */
+	resolve_init();
 	/* Open the tables now, before a chroot can hide them. */
 	const char *const lists[] = {
 	    var_smtpd_client_restrictions,     var_smtpd_helo_restrictions,
@@ -748,6 +1083,22 @@ void smtpd_check_init(void)
 			    strchr(np[1], ':') != NULL)
 				(void)table_get(*++np);
 		}
+		conf_list_free(&words);
+	}
+	/* The recipient tables too. One that cannot be opened is retried
+	 * (and logged) at each use: a temporary error, not a crash. */
+	const char *const maps[] = {
+	    var_local_recipient_maps,  var_relay_recipient_maps,
+	    var_virtual_mailbox_maps,  var_virtual_alias_maps,
+	    var_canonical_maps,	       var_recipient_canonical_maps,
+	    var_sender_canonical_maps,
+	};
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		char **words = conf_list_split(maps[i]);
+
+		for (char **np = words; *np != NULL; np++)
+			(void)table_get(*np);
 		conf_list_free(&words);
 	}
 	if (!has_word(var_smtpd_relay_restrictions, closers) &&
@@ -802,6 +1153,18 @@ static int ctx_done(struct check_ctx *ctx, int rc)
 	return rc == SMTPD_CHECK_REJECT ? rc : SMTPD_CHECK_OK;
 }
 
+/* smtpd_sender_restrictions, then smtpd_reject_unlisted_sender. */
+static int sender_lists(struct check_ctx *ctx)
+{
+	int rc = eval_param(ctx, "smtpd_sender_restrictions",
+			    var_smtpd_sender_restrictions, CLASS_SENDER);
+
+	if (rc != SMTPD_CHECK_REJECT && var_smtpd_reject_unlisted_sender &&
+	    r_reject_unlisted_sender(ctx, NULL) == SMTPD_CHECK_REJECT)
+		rc = SMTPD_CHECK_REJECT;
+	return rc;
+}
+
 /* The client, helo and sender lists as far as they apply now. */
 static int early_lists(struct check_ctx *ctx, int upto)
 {
@@ -819,12 +1182,8 @@ static int early_lists(struct check_ctx *ctx, int upto)
 		if (rc == SMTPD_CHECK_REJECT)
 			return rc;
 	}
-	if (upto >= CLASS_SENDER) {
-		rc = eval_param(ctx, "smtpd_sender_restrictions",
-				var_smtpd_sender_restrictions, CLASS_SENDER);
-		if (rc == SMTPD_CHECK_REJECT)
-			return rc;
-	}
+	if (upto >= CLASS_SENDER)
+		return sender_lists(ctx);
 	return SMTPD_CHECK_DUNNO;
 }
 
@@ -858,9 +1217,7 @@ int smtpd_check_mail(struct smtpd_state *state, struct strbuf *reply)
 	if (var_smtpd_delay_reject)
 		return SMTPD_CHECK_OK;
 	ctx_init(&ctx, state, reply);
-	return ctx_done(&ctx, eval_param(&ctx, "smtpd_sender_restrictions",
-					 var_smtpd_sender_restrictions,
-					 CLASS_SENDER));
+	return ctx_done(&ctx, sender_lists(&ctx));
 }
 
 int smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt,
@@ -886,6 +1243,20 @@ int smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt,
 		return ctx_done(&ctx, rc);
 	rc = eval_param(&ctx, "smtpd_recipient_restrictions",
 			var_smtpd_recipient_restrictions, CLASS_RECIPIENT);
+	/* A recipient the lists did not refuse must still exist (unless
+	 * a list already checked that). A permit from the lists does not
+	 * skip this: it says who may send, not who exists. */
+	if (rc != SMTPD_CHECK_REJECT && var_smtpd_reject_unlisted_sender) {
+		ctx.cls = CLASS_SENDER;
+		if (r_reject_unlisted_sender(&ctx, NULL) == SMTPD_CHECK_REJECT)
+			rc = SMTPD_CHECK_REJECT;
+	}
+	if (rc != SMTPD_CHECK_REJECT && var_smtpd_reject_unlisted_recipient) {
+		ctx.cls = CLASS_RECIPIENT;
+		if (r_reject_unlisted_recipient(&ctx, NULL) ==
+		    SMTPD_CHECK_REJECT)
+			rc = SMTPD_CHECK_REJECT;
+	}
 	/* Seams: the policy service, SPF and the milter RCPT event run here,
 	 * after the built-in restrictions accepted the recipient. */
 	return ctx_done(&ctx, rc);

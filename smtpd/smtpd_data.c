@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "cleanup_clnt.h"
+#include "dsn.h"
 #include "mail_params.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -92,13 +93,33 @@ static void data_received(struct smtpd_state *state)
 	}
 }
 
-/* End of the envelope, start of the content. */
+/* End of the envelope, start of the content. The access table actions
+ * that cleanup carries out go first: HOLD as a flags record, REDIRECT as
+ * a redirect record, FILTER as the content_filter attribute, BCC as one
+ * more recipient that never asks for a DSN (Postfix's NOTIFY=NEVER), and
+ * PREPEND headers before our Received header, in the order they fired. */
 static void data_start(struct smtpd_state *state)
 {
+	struct cleanup_clnt *cc = state->cleanup;
+
 	if (state->cleanup_flags & CLEANUP_FLAG_HOLD)
-		cleanup_clnt_printf(state->cleanup, REC_TYPE_FLGS, "%d",
-				    CLEANUP_FLAG_HOLD);
-	cleanup_clnt_rec(state->cleanup, REC_TYPE_MESG, NULL, 0);
+		cleanup_clnt_printf(cc, REC_TYPE_FLGS, "%d", CLEANUP_FLAG_HOLD);
+	if (state->redirect != NULL)
+		cleanup_clnt_rec(cc, REC_TYPE_RDR, state->redirect,
+				 strlen(state->redirect));
+	if (state->filter != NULL)
+		cleanup_clnt_printf(cc, REC_TYPE_ATTR, "content_filter=%s",
+				    state->filter);
+	if (state->bcc != NULL) {
+		cleanup_clnt_printf(cc, REC_TYPE_DSN_NOTIFY, "%d",
+				    DSN_NOTIFY_NEVER);
+		cleanup_clnt_rec(cc, REC_TYPE_RCPT, state->bcc,
+				 strlen(state->bcc));
+	}
+	cleanup_clnt_rec(cc, REC_TYPE_MESG, NULL, 0);
+	for (size_t i = 0; i < state->prepend_count; i++)
+		cleanup_clnt_rec(cc, REC_TYPE_NORM, state->prepend[i],
+				 strlen(state->prepend[i]));
 	data_received(state);
 }
 

@@ -9,8 +9,9 @@
  *
  * The lookups go through the resolver library directly (res_nquery)
  * rather than getnameinfo/getaddrinfo, because the SMTP server must bound
- * the time they take: each query gets SMTPD_PEER_RETRANS seconds and
- * SMTPD_PEER_RETRY tries per name server. Answers are parsed here with
+ * the time they take: each query gets at most SMTPD_PEER_RETRANS seconds
+ * and SMTPD_PEER_RETRY tries per name server (less when resolv.conf's
+ * timeout and attempts options say so). Answers are parsed here with
  * bounds checks on every field (dn_expand checks the names).
  * smtpd_peername_lookup = no skips DNS altogether.
  */
@@ -110,8 +111,12 @@ static void peer_lookup(struct smtpd_state *state, int family,
 		msg_warn("cannot initialise the resolver");
 		return;
 	}
-	res.retrans = SMTPD_PEER_RETRANS;
-	res.retry = SMTPD_PEER_RETRY;
+	/* Our bound, unless resolv.conf asks for less ("options timeout:1
+	 * attempts:1" is honoured). */
+	if (res.retrans <= 0 || res.retrans > SMTPD_PEER_RETRANS)
+		res.retrans = SMTPD_PEER_RETRANS;
+	if (res.retry <= 0 || res.retry > SMTPD_PEER_RETRY)
+		res.retry = SMTPD_PEER_RETRY;
 	if (family == AF_INET) {
 		snprintf(qname, sizeof(qname), "%u.%u.%u.%u.in-addr.arpa",
 			 bytes[3], bytes[2], bytes[1], bytes[0]);

@@ -163,6 +163,8 @@ class Instance:
                     f"maillog_file = {self.maillog}\n"
                     "service_throttle_time = 2s\n"
                     "inet_protocols = ipv4\n"
+                    # Independent of the machine's /etc/aliases(.db).
+                    "alias_maps =\n"
                     # Sanitizer builds: let services report too.
                     "import_environment = MAIL_CONFIG TZ LANG=C ASAN_OPTIONS"
                     " UBSAN_OPTIONS LSAN_OPTIONS\n"

@@ -346,3 +346,126 @@ def test_protocol_violation_leaves_no_file(cleanup):
     s.close()
     inst.wait_log(rf"{qid}: unexpected size record")
     assert files(inst, "incoming") == []
+
+
+def size_flags(inst, qid):
+    """The flags field of the size record (postern-cat -r's second
+    record: offsets, content size, recipients, flags)."""
+    r = cat_raw(inst, qid)
+    line = r.stdout.split("\n")[1]
+    m = re.match(r" *\d+ C [a-z_]+: (.*)$", line)
+    assert m, r.stdout
+    return int(m.group(1).split()[4])
+
+
+FLAG_8BIT = 1
+FLAG_SMTPUTF8 = 2
+
+
+def test_size_record_content_flags(cleanup):
+    inst = cleanup.start_cleanup()
+    cases = [
+        # (message, sender, attributes, expected flags)
+        (MSG, "sender@example.com", [], 0),
+        ("Subject: x\n\ncaf\u00e9\n", "sender@example.com", [], FLAG_8BIT),
+        (MSG, "sender@example.com", ["encoding=8bit"], FLAG_8BIT),
+        # SMTPUTF8 requested but nothing needs it.
+        (MSG, "sender@example.com", ["smtputf8=1"], 0),
+        (MSG, "j\u00f6rg@example.com", ["smtputf8=1"], FLAG_SMTPUTF8),
+        ("Subject: gr\u00fc\u00dfe\n\nbody\n", "sender@example.com",
+         ["smtputf8=1"], FLAG_8BIT | FLAG_SMTPUTF8),
+        # 8-bit only in the body: no SMTPUTF8 needed.
+        ("Subject: x\n\ncaf\u00e9\n", "sender@example.com", ["smtputf8=1"],
+         FLAG_8BIT),
+    ]
+    for msg, sender, attrs, want in cases:
+        r = send(inst, msg=msg, sender=sender, attrs=attrs)
+        assert r["status"] == "0", r
+        assert size_flags(inst, r["queue_id"]) == want, (msg, sender, attrs)
+
+
+def test_ipc_timeout_bounds_a_stalled_client(cleanup):
+    inst = cleanup.start_cleanup("ipc_timeout = 2s\n")
+    p = subprocess.Popen([SEND, "-F", str(FLAGS), "-S", "8", inst.sock(),
+                          "s@example.com", "r@example.com"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write(MSG)
+        p.stdin.close()
+        qid = p.stdout.readline().strip().split("=", 1)[1]
+        t0 = time.monotonic()
+        # cleanup gives up after ipc_timeout, long before the client's E.
+        inst.wait_log(rf"{qid}: lost connection with client before the end "
+                      r"of the message \(timeout\)", timeout=7)
+        assert time.monotonic() - t0 < 6
+        assert files(inst, "incoming") == []
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+
+
+HDR_MSG = ("From: Alice <alice@example.com>\n"
+           "To: bob@example.org, \"Doe, J\" <old@example.com>,\n"
+           "\tfriends: joe, Kim <kim>;\n"
+           "Cc: carl (Carl C)\n"
+           "Subject: old@example.com is not an address header\n"
+           "\n"
+           "To: old@example.com in the body\n")
+
+
+def header_block(recs):
+    body = content(recs)
+    return body[:body.index("")]
+
+
+def rewrite_tables(inst):
+    canon = write_table(inst, "canonical", "old@example.com new@example.net\n")
+    scanon = write_table(inst, "sender_canonical",
+                         "alice@example.com alice.smith@example.com\n"
+                         "bob@example.org wrong-side@example.org\n")
+    rcanon = write_table(inst, "recipient_canonical",
+                         "bob@example.org robert@example.org\n")
+    return (f"canonical_maps = texthash:{canon}\n"
+            f"sender_canonical_maps = texthash:{scanon}\n"
+            f"recipient_canonical_maps = texthash:{rcanon}\n")
+
+
+def test_header_addresses_rewritten_for_local_clients(cleanup):
+    inst = cleanup.start_cleanup(rewrite_tables(cleanup))
+    r = send(inst, msg=HDR_MSG, attrs=["client_address=127.0.0.1"])
+    assert r["status"] == "0", r
+    recs = dump(inst, "incoming", r["queue_id"])
+    hdrs = header_block(recs)
+    assert hdrs[0] == "From: Alice <alice.smith@example.com>", hdrs
+    # Folding kept; display names, groups and comments kept.
+    assert hdrs[1:3] == [
+        "To: robert@example.org, \"Doe, J\" <new@example.net>,",
+        "\tfriends: joe@mx.example.com, Kim <kim@mx.example.com>;"], hdrs
+    assert hdrs[3] == "Cc: carl@mx.example.com (Carl C)"
+    assert hdrs[4] == "Subject: old@example.com is not an address header"
+    assert content(recs)[-1] == "To: old@example.com in the body"
+
+
+def test_header_addresses_of_remote_clients(cleanup):
+    inst = cleanup.start_cleanup(rewrite_tables(cleanup))
+    # 192.0.2.1 is not ours: headers as they came (Postfix's default).
+    r = send(inst, msg=HDR_MSG, attrs=["client_address=192.0.2.1"])
+    assert r["status"] == "0", r
+    assert header_block(dump(inst, "incoming", r["queue_id"])) == \
+        HDR_MSG.split("\n\n")[0].split("\n")
+
+
+def test_remote_header_rewrite_domain(cleanup):
+    inst = cleanup.start_cleanup(rewrite_tables(cleanup) +
+                                 "remote_header_rewrite_domain = remote.example\n")
+    r = send(inst, msg=HDR_MSG, attrs=["client_address=192.0.2.1"])
+    assert r["status"] == "0", r
+    hdrs = header_block(dump(inst, "incoming", r["queue_id"]))
+    assert hdrs[0] == "From: Alice <alice.smith@example.com>"
+    assert hdrs[2] == "\tfriends: joe@remote.example, Kim <kim@remote.example>;"
+    assert hdrs[3] == "Cc: carl@remote.example (Carl C)"
+    # Without the mapping flag (a bounce, say), nothing is rewritten.
+    r = send(inst, msg=HDR_MSG, attrs=["client_address=127.0.0.1"],
+             flags=FLAG_FILTER)
+    assert header_block(dump(inst, "incoming", r["queue_id"]))[0] == \
+        "From: Alice <alice@example.com>"

@@ -87,6 +87,9 @@ def setup_instance(inst, extra=""):
                     "mydomain = test.example\n"
                     "smtpd_peername_lookup = no\n"
                     "inet_interfaces = 127.0.0.1\n"
+                    # Any local recipient exists (test_smtpd_recipients.py
+                    # tests smtpd_reject_unlisted_recipient).
+                    "local_recipient_maps =\n"
                     + extra)
     inst.write_master(f"127.0.0.1:{inst.port} inet n - n - - smtpd\n"
                       "cleanup unix n - n - 0 cleanup\n")

@@ -326,8 +326,17 @@ static void test_minimal_and_nosync(void **state)
 	snprintf(id, sizeof(id), "%s", queue_file_id(qf));
 	CHECK(queue_file_time(qf, 1, 0, f->why));
 	CHECK(queue_file_sender(qf, "", f->why));
+	/* Content flags: unknown bits are refused, known ones accumulate. */
+	assert_int_equal(queue_file_set_flags(qf, 1 << 7), -1);
+	CHECK(queue_file_set_flags(qf, QUEUE_SIZE_FLAG_8BIT));
+	CHECK(queue_file_set_flags(qf, QUEUE_SIZE_FLAG_SMTPUTF8));
 	CHECK(queue_file_commit(&qf, f->why));
 	read_expect(f, id, want, 5);
+	assert_int_equal(queue_file_open(mq, "incoming", id, 0, &qf, f->why),
+			 QUEUE_FILE_OK);
+	assert_int_equal(queue_file_size(qf)->flags,
+			 QUEUE_SIZE_FLAG_8BIT | QUEUE_SIZE_FLAG_SMTPUTF8);
+	queue_file_close(&qf);
 	mail_queue_close(&mq);
 }
 
