@@ -32,6 +32,7 @@ BOUNCE_SINK = os.path.join(TOP, "tests", "fixtures", "bounce_sink")
 BOUNCE = os.path.join(TOP, "bounce", "bounce")
 ERROR = os.path.join(TOP, "error", "error")
 DISCARD = os.path.join(TOP, "discard", "discard")
+SMTP = os.path.join(TOP, "smtp", "smtp")
 HOST = "mx.test.example"
 
 MSG = "Subject: test\nFrom: a@example.com\n\nbody\n"
@@ -566,3 +567,44 @@ def test_error_and_discard_transports_with_the_real_bounce(instance):
     assert notice["sender"] == "<>" and notice["id"] != qid
     assert [r["rcpts"] for r in sink.delivered() if r["id"] == qid] == [["z@example.org"]]
     wait_for(lambda: queue_empty(instance), 10, what="empty queue")
+
+
+def test_end_to_end_through_the_real_smtp_agent(instance):
+    """smtpd -> cleanup -> qmgr -> smtp -> an SMTP sink: one transaction
+    per destination, the recipients of one message together."""
+    from mailsinks import Sink as SmtpSink
+    for prog in (SMTP, BOUNCE):
+        if not os.access(prog, os.X_OK):
+            pytest.skip(f"{prog} is not built")
+    remote = SmtpSink().start()
+    try:
+        configure(instance, f"relayhost = [127.0.0.1]:{remote.port}\n"
+                            "default_transport = smtp\n"
+                            "relay_transport = smtp\n"
+                            "smtp_dns_support_level = disabled\n"
+                            "smtp_connect_timeout = 5s\n")
+        for prog in (SMTP, BOUNCE):
+            link(instance, prog)
+        instance.write_master(
+            open(os.path.join(instance.etc, "master.cf")).read()
+            + "smtp unix - - n - - smtp\n"
+              "bounce unix - - n - 0 bounce\n"
+              "defer unix - - n - 0 bounce\n"
+              "trace unix - - n - 0 bounce\n")
+        start(instance)
+        rcpts = ["a@example.org", "b@example.org", "c@example.org"]
+        with smtplib.SMTP("127.0.0.1", instance.port, timeout=10) as c:
+            c.ehlo("client.test.example")
+            c.sendmail("sender@example.com", rcpts,
+                       MSG.replace("\n", "\r\n"))
+        msgs = remote.wait_messages(1, timeout=20)
+        assert len(msgs) == 1
+        assert msgs[0]["mail_from"] == "sender@example.com"
+        assert msgs[0]["rcpt_tos"] == rcpts
+        assert b"Subject: test" in msgs[0]["data"]
+        instance.wait_log(r"to=<c@example\.org>, relay=127\.0\.0\.1\[127\.0\.0\.1\]"
+                          r":\d+, .*status=sent", 10)
+        wait_for(lambda: queue_empty(instance), 10, what="empty queue")
+        assert re.search(r": removed", instance.log())
+    finally:
+        remote.stop()
