@@ -124,6 +124,14 @@ int mail_queue_open_file(struct mail_queue *mq, const char *queue,
 int mail_queue_rename(struct mail_queue *mq, const char *old_queue,
 		      const char *new_queue, const char *id,
 		      struct strbuf *why);
+/* The same without the directory fsyncs, for a move whose two outcomes
+ * are equally safe: qmgr's incoming/ or deferred/ -> active/ (after a
+ * crash, qmgr's first act moves active/ back to incoming/, so a file
+ * found under either name is scheduled again). rename(2) itself never
+ * leaves a file with no name. */
+int mail_queue_rename_unsynced(struct mail_queue *mq, const char *old_queue,
+			       const char *new_queue, const char *id,
+			       struct strbuf *why);
 /* Remove queue/id. Not synced: a removal lost in a crash can only bring a
  * delivered message back, never lose one. 0 or -1 with errno. */
 int mail_queue_remove(struct mail_queue *mq, const char *queue, const char *id,
