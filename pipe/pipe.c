@@ -455,6 +455,8 @@ static void pipe_pre_jail(const char *service, char **argv)
 			  pipe_attr.user);
 	pipe_uid = pw->pw_uid;
 	pipe_gid = pw->pw_gid;
+	/* Before the next lookup reuses getpwnam's static result. */
+	pipe_env_init(pw);
 	if (pipe_attr.group != NULL &&
 	    priv_lookup_group(pipe_attr.group, &pipe_gid) < 0)
 		msg_fatal("service %s: user=%s:%s: unknown group", service,
@@ -470,7 +472,6 @@ static void pipe_pre_jail(const char *service, char **argv)
 		msg_fatal("service %s: user=%s is the mail system owner "
 			  "(mail_owner); refusing to run commands as it",
 			  service, pipe_attr.user);
-	pipe_env_init(pw);
 
 	pipe_time_limit = var_command_time_limit;
 	strbuf_printf(why, "%s_time_limit", service);
