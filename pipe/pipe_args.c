@@ -119,7 +119,8 @@ static int macro_walk(const char *word, macro_value_fn value, const void *ctx,
 		if (*cp != '$') {
 			size_t n = strcspn(cp, "$");
 
-			if (out != NULL && strbuf_append(out, cp, n) < 0)
+			if (out != NULL && (strbuf_append(out, cp, n) < 0 ||
+					    strbuf_len(out) > PIPE_ARG_MAX))
 				goto toolong;
 			cp += n;
 			continue;
@@ -151,7 +152,7 @@ static int macro_walk(const char *word, macro_value_fn value, const void *ctx,
 			*per_rcpt = 1;
 		if (out != NULL) {
 			value(m, ctx, out);
-			if (strbuf_len(out) >= PIPE_ARG_MAX)
+			if (strbuf_len(out) > PIPE_ARG_MAX)
 				goto toolong;
 		}
 	}
@@ -534,7 +535,9 @@ char **pipe_expand(const struct pipe_attr *attr,
 		   struct strbuf *why)
 {
 	struct expand_ctx x = {attr, req, delim ? delim : "", 0};
-	struct strbuf *buf = strbuf_new(PIPE_ARG_MAX + 1);
+	/* Unbounded: macro_walk checks the length after every piece (a
+	 * bounded buffer would drop a piece silently and stay short). */
+	struct strbuf *buf = strbuf_new(STRBUF_NO_MAX);
 	char **out;
 	size_t n = 0, cap;
 
