@@ -154,7 +154,7 @@ def configure(inst, work, main_extra="", master_extra=""):
         "  ${original_recipient} ${nexthop} ${mailbox} ${extension}\n"
         "  ${domain} ${queue_id} ${size} ${client_address}\n"
         "  x${sasl_username}y cost=$$5\n"
-        f"multi unix - n n - - pipe flags=q user={USER}:{USER} "
+        f"multi unix - n n - - pipe flags=Xq user={USER}:{USER} "
         f"argv={script} multi ${{recipient}} ${{sender}}\n"
         f"small unix - n n - - pipe size=10 user={USER} argv={script} small\n"
         f"notices unix - n n - - pipe user={USER} "
@@ -183,10 +183,11 @@ def records_of(work, mode):
     return [r for r in records(work) if r["argv"][0] == mode]
 
 
-def send(inst, sender, rcpts, msg):
+def send(inst, sender, rcpts, msg, rcpt_options=()):
     with smtplib.SMTP("127.0.0.1", inst.port, timeout=10) as c:
         c.ehlo("client.test.example")
-        c.sendmail(sender, rcpts, msg.replace("\n", "\r\n"))
+        c.sendmail(sender, rcpts, msg.replace("\n", "\r\n"),
+                   rcpt_options=rcpt_options)
 
 
 MSG = ("Subject: pipe test\n"
@@ -267,6 +268,22 @@ def test_recipient_macro_expands_per_recipient_and_q_quotes(instance, work):
     assert "Return-Path:" not in recs[0]["stdin"]
     assert "Delivered-To:" not in recs[0]["stdin"]
     assert "\nSubject: pipe test\n" in recs[0]["stdin"]
+
+
+def test_success_notice_says_delivered_only_with_flag_x(instance, work):
+    """NOTIFY=SUCCESS: a service with X made the final delivery
+    (Action: delivered); one without it passed the mail on (relayed)."""
+    configure(instance, work)
+    start(instance)
+    send(instance, "final@example.com", ["one@multi.test.example"], MSG,
+         rcpt_options=("NOTIFY=SUCCESS",))
+    send(instance, "onward@example.com", ["ok@pipe.test.example"], MSG,
+         rcpt_options=("NOTIFY=SUCCESS",))
+    wait_for(lambda: len(records_of(work, "notice")) >= 2, 20,
+             what="two success notices")
+    by_rcpt = {r["argv"][2]: r["stdin"] for r in records_of(work, "notice")}
+    assert "Action: delivered" in by_rcpt["final@example.com"]
+    assert "Action: relayed" in by_rcpt["onward@example.com"]
 
 
 def test_tempfail_is_deferred_then_retried(instance, work):
