@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mail_params.h"
 #include "mail_queue.h"
 #include "mymalloc.h"
 #include "strbuf.h"
@@ -548,4 +549,17 @@ int mail_queue_remove(struct mail_queue *mq, const char *queue, const char *id,
 		ret = 0;
 	strbuf_free(&path);
 	return ret;
+}
+
+struct mail_queue *mail_queue_open_main(const char *directory,
+					struct strbuf *why)
+{
+	struct mail_queue_params params = {
+	    .directory = directory,
+	    .hash_names = var_hash_queue_names,
+	    .hash_depth = var_hash_queue_depth,
+	    .directory_sync = var_queue_directory_sync,
+	};
+
+	return mail_queue_open(&params, why);
 }

@@ -69,6 +69,10 @@ struct mail_queue;
  * directory cannot be opened or a setting is invalid. */
 struct mail_queue *mail_queue_open(const struct mail_queue_params *params,
 				   struct strbuf *why);
+/* The same with main.cf's hash_queue_names, hash_queue_depth and
+ * queue_directory_sync: how every daemon and command opens the queue. */
+struct mail_queue *mail_queue_open_main(const char *directory,
+					struct strbuf *why);
 /* Close and free *mqp (set to NULL). */
 void mail_queue_close(struct mail_queue **mqp);
 /* The descriptor of the queue directory (owned by mq). */
