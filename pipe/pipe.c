@@ -489,17 +489,11 @@ static void pipe_pre_jail(const char *service, char **argv)
 /* The queue directory is our working directory (master chdir'ed there). */
 static void pipe_post_jail(const char *service, char **argv)
 {
-	struct mail_queue_params params = {
-	    .directory = ".",
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
 	(void)service;
 	(void)argv;
-	if ((pipe_queue = mail_queue_open(&params, why)) == NULL)
+	if ((pipe_queue = mail_queue_open_main(".", why)) == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));
 	strbuf_free(&why);
 }
