@@ -5,7 +5,6 @@
  * the content skipped by queue_file_skip_content, and hand-made
  * malformed files.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,59 +22,13 @@
 #include "mail_queue.h"
 #include "queue_envelope.h"
 #include "queue_file.h"
-#include "record.h"
-#include "rstream.h"
 #include "strbuf.h"
 
-struct fixture {
-	char dir[256];
-	struct mail_queue *mq;
-	struct strbuf *why;
-};
+#include "queue_testutil.h"
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct mail_queue_params p = {
-	    .hash_names = "deferred, defer",
-	    .hash_depth = 1,
-	    .directory_sync = 0,
-	};
-	const char *tmp = getenv("TMPDIR");
-	char path[512];
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_queue_envelope.XXXXXX",
-		 tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	for (int i = 0; mail_queue_names[i]; i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir,
-			 mail_queue_names[i]);
-		if (mkdir(path, 0700) < 0)
-			return -1;
-	}
-	f->why = strbuf_new(1024);
-	p.directory = f->dir;
-	if ((f->mq = mail_queue_open(&p, f->why)) == NULL)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[600];
-
-	mail_queue_close(&f->mq);
-	strbuf_free(&f->why);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
-	free(f);
-	return 0;
+	return qt_setup(state, "test_queue_envelope");
 }
 
 #define CHECK(expr) assert_int_equal((expr), 0)
@@ -83,7 +36,7 @@ static int teardown(void **state)
 
 /* Everything the reader knows about, written through the queue_file
  * API as cleanup writes it. Returns the ID in id. */
-static void write_full(struct fixture *f, char *id, size_t size)
+static void write_full(struct qt_fixture *f, char *id, size_t size)
 {
 	struct queue_file *qf;
 	struct queue_rcpt r1 = {
@@ -124,7 +77,7 @@ static void write_full(struct fixture *f, char *id, size_t size)
 }
 
 /* Open incoming/id and read its envelope. */
-static int read_env(struct fixture *f, const char *id,
+static int read_env(struct qt_fixture *f, const char *id,
 		    const struct queue_envelope_params *params,
 		    struct queue_envelope *env)
 {
@@ -141,7 +94,7 @@ static int read_env(struct fixture *f, const char *id,
 }
 
 /* The offsets of the R and D records, as queue_file_read reports them. */
-static size_t rcpt_offsets(struct fixture *f, const char *id, off_t *out,
+static size_t rcpt_offsets(struct qt_fixture *f, const char *id, off_t *out,
 			   size_t max)
 {
 	struct queue_file *qf;
@@ -160,7 +113,7 @@ static size_t rcpt_offsets(struct fixture *f, const char *id, off_t *out,
 
 static void test_full_envelope(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_envelope env;
 	char id[64];
 	off_t off[8];
@@ -225,7 +178,7 @@ static void test_full_envelope(void **state)
 /* A minimal file: no optional record gives NULL and zeros. */
 static void test_minimal(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf;
 	struct queue_rcpt r = {.address = ""};
 	struct queue_envelope env;
@@ -255,7 +208,7 @@ static void test_minimal(void **state)
  * listed with QUEUE_ENVELOPE_FLAG_DONE. */
 static void test_done(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_envelope_params all = {.flags = QUEUE_ENVELOPE_FLAG_DONE};
 	struct queue_envelope env;
 	struct queue_file *qf;
@@ -293,7 +246,7 @@ static void test_done(void **state)
 /* Recipients past the limit are counted, not kept. */
 static void test_limit(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_envelope_params two = {.rcpt_limit = 2};
 	struct queue_envelope env;
 	struct queue_file *qf;
@@ -344,7 +297,7 @@ static int count_other(void *ctx, const struct queue_rec *rec,
  * damaged content line is not even read then. */
 static void test_skip_content(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct seen seen = {0};
 	struct queue_envelope_params look = {.other = count_other,
 					     .ctx = &seen};
@@ -386,53 +339,13 @@ static void test_skip_content(void **state)
 	queue_envelope_free(&env);
 }
 
-/* Hand-made files: v, a C record (M and X offsets computed from the
- * records, or x_at when it is not 0), the records, mode 0700. */
-struct raw {
-	int type;
-	const char *data;
-};
-
-static void craft(struct fixture *f, const struct raw *recs, size_t n,
-		  off_t x_override, char *id, size_t idsize)
-{
-	struct strbuf *sid = strbuf_new(MAIL_QUEUE_ID_MAX);
-	struct rstream *s;
-	off_t off, m_at = 0, x_at = 0;
-	int fd;
-
-	CHECK(mail_queue_enter(f->mq, "incoming", 0600, sid, &fd, f->why));
-	snprintf(id, idsize, "%s", strbuf_str(sid));
-	strbuf_free(&sid);
-	off = (off_t)(rec_size(strlen(REC_VERSION_CURRENT)) + rec_size(79));
-	for (size_t i = 0; i < n; i++) {
-		if (recs[i].type == 'M' && m_at == 0)
-			m_at = off;
-		if (recs[i].type == 'X' && x_at == 0)
-			x_at = off;
-		off += (off_t)rec_size(strlen(recs[i].data));
-	}
-	if (x_override)
-		x_at = x_override;
-	s = rstream_fdopen(fd, 0);
-	CHECK(rec_puts(s, REC_TYPE_VERSION, REC_VERSION_CURRENT));
-	CHECK(rec_printf(s, REC_TYPE_SIZE, "%15lld %15lld %15d %15d %15d",
-			 (long long)m_at, (long long)x_at, 0, 0, 0));
-	for (size_t i = 0; i < n; i++)
-		CHECK(rec_put(s, recs[i].type, recs[i].data,
-			      strlen(recs[i].data)));
-	CHECK(rstream_flush(s));
-	CHECK(fchmod(fd, 0700));
-	CHECK(rstream_close(&s));
-}
-
-static void expect_status(struct fixture *f, const struct raw *recs,
+static void expect_status(struct qt_fixture *f, const struct qt_raw *recs,
 			  size_t n, off_t x_at, int status, const char *reason)
 {
 	struct queue_envelope env;
 	char id[64];
 
-	craft(f, recs, n, x_at, id, sizeof(id));
+	qt_craft(f, recs, n, x_at, id, sizeof(id));
 	assert_int_equal(read_env(f, id, NULL, &env), status);
 	queue_envelope_free(&env);
 	if (reason != NULL && strstr(strbuf_str(f->why), reason) == NULL)
@@ -445,29 +358,29 @@ static void expect_status(struct fixture *f, const struct raw *recs,
 
 static void test_modifier_runs(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	/* What queue_file_rcpt writes, and a D taking its modifiers. */
-	static const struct raw good[] = {
+	static const struct qt_raw good[] = {
 	    HEAD,	  {'o', "rfc822;a@x"}, {'n', "4"}, {'O', "A@x"},
 	    {'R', "a@x"}, {'O', "B@x"},	       {'D', "b@x"}, TAIL,
 	};
-	static const struct raw other_between[] = {
+	static const struct qt_raw other_between[] = {
 	    HEAD, {'O', "A@x"}, {'A', "x=y"}, {'R', "a@x"}, TAIL,
 	};
-	static const struct raw before_content[] = {
+	static const struct qt_raw before_content[] = {
 	    HEAD, {'R', "a@x"}, {'n', "2"}, TAIL,
 	};
-	static const struct raw twice[] = {
+	static const struct qt_raw twice[] = {
 	    HEAD, {'O', "A@x"}, {'O', "B@x"}, {'R', "a@x"}, TAIL,
 	};
-	static const struct raw dangling_extracted[] = {
+	static const struct qt_raw dangling_extracted[] = {
 	    HEAD, {'R', "a@x"}, {'M', ""}, {'N', "x"},
 	    {'X', ""}, {'o', "rfc822;a@x"}, {'E', ""},
 	};
 	struct queue_envelope env;
 	char id[64];
 
-	craft(f, good, COUNT(good), 0, id, sizeof(id));
+	qt_craft(f, good, COUNT(good), 0, id, sizeof(id));
 	assert_int_equal(read_env(f, id, NULL, &env), QUEUE_FILE_OK);
 	assert_int_equal(env.rcpt_count, 1);
 	assert_int_equal(env.rcpt_done, 1);
@@ -488,20 +401,20 @@ static void test_modifier_runs(void **state)
 
 static void test_bad_numbers(void **state)
 {
-	struct fixture *f = *state;
-	static const struct raw notify_word[] = {
+	struct qt_fixture *f = *state;
+	static const struct qt_raw notify_word[] = {
 	    HEAD, {'n', "all"}, {'R', "a@x"}, TAIL};
-	static const struct raw notify_zero[] = {
+	static const struct qt_raw notify_zero[] = {
 	    HEAD, {'n', "0"}, {'R', "a@x"}, TAIL};
-	static const struct raw notify_big[] = {
+	static const struct qt_raw notify_big[] = {
 	    HEAD, {'n', "16"}, {'R', "a@x"}, TAIL};
-	static const struct raw ret_bad[] = {HEAD, {'<', "3"}, {'R', "a@x"},
+	static const struct qt_raw ret_bad[] = {HEAD, {'<', "3"}, {'R', "a@x"},
 					     TAIL};
-	static const struct raw ret_sign[] = {HEAD, {'<', "+1"}, {'R', "a@x"},
+	static const struct qt_raw ret_sign[] = {HEAD, {'<', "+1"}, {'R', "a@x"},
 					      TAIL};
-	static const struct raw warn_bad[] = {
+	static const struct qt_raw warn_bad[] = {
 	    HEAD, {'W', "00000000000000x"}, {'R', "a@x"}, TAIL};
-	static const struct raw warn_huge[] = {
+	static const struct qt_raw warn_huge[] = {
 	    HEAD, {'W', "99999999999999999999"}, {'R', "a@x"}, TAIL};
 
 	expect_status(f, notify_word, COUNT(notify_word), 0,
@@ -524,11 +437,11 @@ static void test_bad_numbers(void **state)
  * and reason, and the skip cannot be steered by a bad size record. */
 static void test_file_errors(void **state)
 {
-	struct fixture *f = *state;
-	static const struct raw no_sender[] = {{'T', "1 2"}, {'R', "a@x"},
+	struct qt_fixture *f = *state;
+	static const struct qt_raw no_sender[] = {{'T', "1 2"}, {'R', "a@x"},
 					       TAIL};
-	static const struct raw good[] = {HEAD, {'R', "a@x"}, TAIL};
-	static const struct raw cut[] = {HEAD, {'R', "a@x"}, {'M', ""},
+	static const struct qt_raw good[] = {HEAD, {'R', "a@x"}, TAIL};
+	static const struct qt_raw cut[] = {HEAD, {'R', "a@x"}, {'M', ""},
 					 {'N', "x"}};
 	struct queue_envelope env;
 	char id[64], path[600];
@@ -549,7 +462,7 @@ static void test_file_errors(void **state)
 		      "ends before the end record");
 
 	/* A file cut inside the extracted segment. */
-	craft(f, good, COUNT(good), 0, id, sizeof(id));
+	qt_craft(f, good, COUNT(good), 0, id, sizeof(id));
 	snprintf(path, sizeof(path), "%s/incoming/%s", f->dir, id);
 	assert_true((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0);
 	{
@@ -563,20 +476,14 @@ static void test_file_errors(void **state)
 	queue_envelope_free(&env);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, qt_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_full_envelope, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_minimal, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_done, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_skip_content, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_modifier_runs, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_numbers, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
+	    T(test_full_envelope), T(test_minimal),	  T(test_done),
+	    T(test_limit),	   T(test_skip_content),  T(test_modifier_runs),
+	    T(test_bad_numbers),   T(test_file_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
