@@ -288,6 +288,8 @@ int queue_envelope_read(struct queue_file *qf,
 							    why)) != 0)
 					goto out;
 			} else if (rec.type == REC_TYPE_MESG &&
+				   (params->flags &
+				    QUEUE_ENVELOPE_FLAG_CONTENT) == 0 &&
 				   (status = queue_file_skip_content(
 					qf, why)) != QUEUE_FILE_OK) {
 				goto out;

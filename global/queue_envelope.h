@@ -59,6 +59,9 @@ struct queue_envelope {
 
 /* Keep done (D) recipients in the list (with done set) as well. */
 #define QUEUE_ENVELOPE_FLAG_DONE (1 << 0)
+/* Read through the content instead of skipping it, so that a damaged
+ * content record makes the whole read fail (implied by params->other). */
+#define QUEUE_ENVELOPE_FLAG_CONTENT (1 << 1)
 
 struct queue_envelope_params {
 	int flags;	   /* QUEUE_ENVELOPE_FLAG_* */

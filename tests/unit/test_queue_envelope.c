@@ -301,6 +301,8 @@ static void test_skip_content(void **state)
 	struct seen seen = {0};
 	struct queue_envelope_params look = {.other = count_other,
 					     .ctx = &seen};
+	struct queue_envelope_params whole = {
+	    .flags = QUEUE_ENVELOPE_FLAG_CONTENT};
 	struct queue_envelope env;
 	struct queue_file *qf;
 	char id[64], path[600];
@@ -336,6 +338,9 @@ static void test_skip_content(void **state)
 	queue_envelope_free(&env);
 	seen = (struct seen){0};
 	assert_int_equal(read_env(f, id, &look, &env), QUEUE_FILE_CORRUPT);
+	queue_envelope_free(&env);
+	assert_int_equal(read_env(f, id, &whole, &env), QUEUE_FILE_CORRUPT);
+	assert_non_null(strstr(strbuf_str(f->why), "unknown record type"));
 	queue_envelope_free(&env);
 }
 
