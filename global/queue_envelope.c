@@ -27,8 +27,8 @@ struct pending {
 	char *dsn_orcpt;
 	int dsn_notify;
 };
-#define MOD_ORIG   (1 << 0)
-#define MOD_ORCPT  (1 << 1)
+#define MOD_ORIG (1 << 0)
+#define MOD_ORCPT (1 << 1)
 #define MOD_NOTIFY (1 << 2)
 
 #define NOTIFY_ALL                                                             \
@@ -104,7 +104,7 @@ static void pending_clear(struct pending *p)
 static int pending_add(struct pending *p, const struct queue_rec *rec,
 		       const char *label, struct strbuf *why)
 {
-	int bit = rec->type == REC_TYPE_ORCP	  ? MOD_ORIG
+	int bit = rec->type == REC_TYPE_ORCP	    ? MOD_ORIG
 		  : rec->type == REC_TYPE_DSN_ORCPT ? MOD_ORCPT
 						    : MOD_NOTIFY;
 	int64_t n;
@@ -243,8 +243,8 @@ int queue_envelope_read(struct queue_file *qf,
 			set_str(&env->dsn_envid, rec.data);
 			break;
 		case REC_TYPE_DSN_RET:
-			if (parse_num(rec.data, DSN_RET_FULL, DSN_RET_HDRS, &n) <
-			    0) {
+			if (parse_num(rec.data, DSN_RET_FULL, DSN_RET_HDRS,
+				      &n) < 0) {
 				status = corrupt(why,
 						 "%s: bad DSN RET record at "
 						 "offset %lld",

@@ -104,13 +104,11 @@ static inline void qt_craft(struct qt_fixture *f, const struct qt_raw *recs,
 	if (x_at == 0)
 		x_at = x_found;
 	s = rstream_fdopen(fd, 0);
-	assert_int_equal(rec_puts(s, REC_TYPE_VERSION, REC_VERSION_CURRENT),
-			 0);
-	assert_int_equal(rec_printf(s, REC_TYPE_SIZE,
-				    "%15lld %15lld %15d %15d %15d",
-				    (long long)m_found, (long long)x_at, 0, 0,
-				    0),
-			 0);
+	assert_int_equal(rec_puts(s, REC_TYPE_VERSION, REC_VERSION_CURRENT), 0);
+	assert_int_equal(
+	    rec_printf(s, REC_TYPE_SIZE, "%15lld %15lld %15d %15d %15d",
+		       (long long)m_found, (long long)x_at, 0, 0, 0),
+	    0);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(rec_put(s, recs[i].type, recs[i].data,
 					 strlen(recs[i].data)),
