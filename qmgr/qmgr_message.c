@@ -4,9 +4,12 @@
  * becomes of the file.
  *
  * Reading (queue_envelope_read). The envelope and the extracted segment
- * are read; the content in between is skipped with one seek to the
- * offset the size record gives (the agents read it, and report a damaged
- * content as a read error). A file that does not parse, or is cut short
+ * are read. The content in between is checked once, on the message's
+ * first pass (from incoming/), so a file damaged there goes to corrupt/
+ * at once instead of being retried until it expires (bounce cannot
+ * return a message it cannot read); on retries from deferred/ it is
+ * skipped with one seek to the offset the size record gives. A file that
+ * does not parse, or is cut short
  * although it carries the complete mark, goes to corrupt/ with a
  * warning, never deleted. Recipients already marked done (D) are
  * skipped. cleanup's
@@ -425,7 +428,10 @@ static int message_read(struct qmgr_message *msg, struct strbuf *why)
 		msg->deliver_flags |= DELIVER_FLAG_SMTPUTF8;
 	/* No per-message limit: qmgr_message_recipient_limit bounds what
 	 * is activated (qmgr_scan.c), a message is read whole. */
-	status = queue_envelope_read(qf, NULL, &env, why);
+	struct queue_envelope_params params = {
+	    .flags = msg->from_deferred ? 0 : QUEUE_ENVELOPE_FLAG_CONTENT,
+	};
+	status = queue_envelope_read(qf, &params, &env, why);
 	(void)queue_file_close(&qf);
 	if (status == QUEUE_FILE_OK) {
 		msg->arrival_sec = env.arrival_sec;

@@ -365,6 +365,28 @@ def test_corrupt_file_goes_to_corrupt_and_incomplete_is_left(instance):
     assert not find(instance, "corrupt", partial)
 
 
+def test_damaged_content_goes_to_corrupt_on_the_first_pass(instance):
+    """A complete file whose content is damaged is found when qmgr first
+    takes it (not left to be retried until it expires)."""
+    configure(instance, with_qmgr=False)
+    start(instance)
+    qid = send(instance, ["a@example.org"])
+    path = find(instance, "incoming", qid)
+    data = bytearray(open(path, "rb").read())
+    i = data.index(b"body")
+    assert data[i - 2:i] == b"N\x04"
+    data[i - 2] = 0x01  # no such record type
+    with open(path, "r+b") as f:
+        f.write(data)
+    instance.write_master(open(os.path.join(instance.etc, "master.cf")).read()
+                          + "qmgr unix n - n 300 1 qmgr\n")
+    instance.postern("reload")
+    wait_for(lambda: find(instance, "corrupt", qid), 15, what="corrupt/ file")
+    instance.wait_log(rf'saving corrupt file "{qid}" from queue "active" '
+                      r'to queue "corrupt"')
+    assert not instance.sink.requests()
+
+
 def test_hold_is_never_scanned(instance):
     checks = os.path.join(instance.etc, "header_checks")
     with open(checks, "w") as f:
