@@ -99,7 +99,7 @@ int cleanup_copy_user_rec(int type, unsigned seg, const char *data,
 					  CLEANUP_COPY_ENVID_MAX);
 		/* It goes on the wire as xtext: printable ASCII only. */
 		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)data[i] < 0x21 ||
+			if ((unsigned char)data[i] < 0x20 ||
 			    (unsigned char)data[i] > 0x7e)
 				return strbuf_why(why, "DSN ENVID with a "
 						       "non-printable character");

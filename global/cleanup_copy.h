@@ -14,7 +14,7 @@
  * What a local user may put in a maildrop file (Postfix's postdrop
  * subset, rec_type_user_allowed(), narrowed further here): in the
  * envelope F (full name), S (sender), R (recipient), n (DSN NOTIFY of
- * the next R, 1-15), i (DSN ENVID, xtext-safe, at most 100 characters),
+ * the next R, 1-15), i (DSN ENVID, printable ASCII, at most 100 characters),
  * V (VERP delimiters) and A attributes from a short list (below); the
  * content lines; R and A in the extracted segment. postdrop adds the
  * arrival time T itself and pickup accepts exactly one. Everything else,
