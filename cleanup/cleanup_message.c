@@ -472,9 +472,10 @@ static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 				     "5.4.0 too many hops");
 			return;
 		}
-		if (msg_drop_header(text, len))
-			return;
-		if (msg_extract_header(st, text, len))
+		/* Before message_drop_headers, which names Bcc: by default:
+		 * its recipients must be collected first. */
+		if (msg_extract_header(st, text, len) ||
+		    msg_drop_header(text, len))
 			return;
 	}
 	maps = is_mime			   ? cleanup_mime_header_maps
