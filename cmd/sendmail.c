@@ -165,9 +165,12 @@ static int sm_parse_notify(const char *arg)
 static char *sm_command(const char *name)
 {
 	struct strbuf *path = strbuf_new(STRBUF_NO_MAX);
+	char *str;
 
 	(void)strbuf_printf(path, "%s/%s", var_command_directory, name);
-	return strbuf_export(path);
+	str = strbuf_export(path);
+	strbuf_free(&path);
+	return str;
 }
 
 /* Start postdrop with its stdin on a pipe. */
@@ -263,9 +266,9 @@ static void sm_put_content(struct sm_drop *drop, int type, const char *data,
 		sm_put(drop, type, data, len);
 }
 
-/* Finish: X and E (unless the message is refused: then postdrop sees
- * the input end early and removes its file), wait. postdrop's exit
- * status, or EX_TEMPFAIL when it died. */
+/* Finish: X and E, wait. A message given up (too big, the client went
+ * away) is not finished: postdrop is stopped first, and removes its
+ * file. postdrop's exit status, or EX_TEMPFAIL when it was killed. */
 static int sm_drop_finish(struct sm_drop *drop, int abandon)
 {
 	int status;
@@ -273,6 +276,10 @@ static int sm_drop_finish(struct sm_drop *drop, int abandon)
 	if (!abandon && !drop->too_big) {
 		sm_put(drop, REC_TYPE_XTRA, NULL, 0);
 		sm_put(drop, REC_TYPE_END, NULL, 0);
+	} else {
+		/* Same real uid: the user may signal the set-gid postdrop,
+		 * whose handler removes the half-written file. */
+		(void)kill(drop->pid, SIGTERM);
 	}
 	if (rstream_close(&drop->out) < 0)
 		drop->failed = 1;
@@ -281,7 +288,8 @@ static int sm_drop_finish(struct sm_drop *drop, int abandon)
 			msg_fatal_status(EX_OSERR, "waitpid: %m");
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	msg_warn("postdrop was killed by signal %d", WTERMSIG(status));
+	if (!abandon && !drop->too_big)
+		msg_warn("postdrop was killed by signal %d", WTERMSIG(status));
 	return EX_TEMPFAIL;
 }
 
@@ -628,7 +636,8 @@ static _Noreturn void usage(void)
 
 int main(int argc, char **argv)
 {
-	char *prog = basename(mystrdup(argv[0]));
+	char *argv0 = mystrdup(argv[0]);
+	const char *prog = basename(argv0);
 	struct sm_env env = {0};
 	const char *alias_file = NULL;
 	char mode = 'm';
@@ -766,6 +775,7 @@ int main(int argc, char **argv)
 	case 'i':
 		sm_newaliases(alias_file);
 	case 's':
+		myfree(argv0);
 		return sm_smtp();
 	default:
 		break;
@@ -793,5 +803,6 @@ int main(int argc, char **argv)
 	}
 	status = sm_submit(&env, ignore_dots);
 	sm_env_free(&env);
+	myfree(argv0);
 	return status;
 }

@@ -316,8 +316,8 @@ def rec(t, payload=b""):
     return bytes(out) + payload
 
 
-def postdrop(system, data, as_nobody=False):
-    cmd = [os.path.join(system.bin, "postdrop"), "-c", system.inst.etc]
+def postdrop(system, data, as_nobody=False, prog=None):
+    cmd = [prog or os.path.join(system.bin, "postdrop"), "-c", system.inst.etc]
     if as_nobody:
         cmd = system.unprivileged(cmd)
     return subprocess.run(cmd, input=data, capture_output=True, timeout=30)
@@ -347,6 +347,13 @@ def test_postdrop_refuses_malformed_input(system):
     r = postdrop(system, good_env + body + rec("E"), as_nobody=IS_ROOT)
     assert r.returncode == 0, r.stderr
     assert len(system.maildrop()) == 1
+    # The build itself, not set-gid (in a sanitizer build LeakSanitizer
+    # only works there), refusing and accepting.
+    r = postdrop(system, cases["client attribute"], prog=POSTDROP)
+    assert r.returncode == 65, r.stderr
+    r = postdrop(system, good_env + body + rec("E"), prog=POSTDROP)
+    assert r.returncode == 0, r.stderr
+    assert len(system.maildrop()) == 2
 
 
 def test_oversized_message_refused(system):
