@@ -155,8 +155,8 @@ static int postdrop_copy(struct queue_file *qf, struct strbuf *why)
 	int type, senders = 0, ret = EX_DATAERR;
 
 	for (;;) {
-		if (rec_get(in, &type, buf, REC_ATTR_MAX, REC_FLAG_NONE,
-			    why) < 0)
+		if (rec_get(in, &type, buf, REC_ATTR_MAX, REC_FLAG_NONE, why) <
+		    0)
 			goto out;
 		if (type == REC_TYPE_EOF) {
 			strbuf_why(why, "input ends before the end record");
@@ -192,9 +192,10 @@ static int postdrop_copy(struct queue_file *qf, struct strbuf *why)
 				   (type == REC_TYPE_NORM);
 			if (var_message_size_limit > 0 &&
 			    content > var_message_size_limit) {
-				strbuf_why(why, "message file too big: more "
-						"than message_size_limit "
-						"(%ld bytes)",
+				strbuf_why(why,
+					   "message file too big: more "
+					   "than message_size_limit "
+					   "(%ld bytes)",
 					   var_message_size_limit);
 				goto out;
 			}
@@ -317,8 +318,7 @@ int main(int argc, char **argv)
 	if (var_queue_directory_sync)
 		postdrop_sync_dir(mq);
 	if (msg_verbose)
-		msg_info("maildrop/%s: queued for uid %ld", id,
-			 (long)getuid());
+		msg_info("maildrop/%s: queued for uid %ld", id, (long)getuid());
 	if (mail_trigger(PICKUP_SERVICE_PATH, "W", 1, why) < 0) {
 		/* The mail is safe: pickup scans maildrop/ when it starts. */
 		msg_warn("unable to look up %s: %s", PICKUP_SERVICE_PATH,

@@ -148,13 +148,15 @@ static int sm_parse_notify(const char *arg)
 		else if (strcasecmp(tok, "delay") == 0)
 			bits |= DSN_NOTIFY_DELAY;
 		else
-			msg_fatal_status(EX_USAGE, "-N: bad DSN notification "
-						   "\"%s\" (never, success, "
-						   "failure, delay)",
+			msg_fatal_status(EX_USAGE,
+					 "-N: bad DSN notification "
+					 "\"%s\" (never, success, "
+					 "failure, delay)",
 					 tok);
 	}
 	myfree(copy);
-	if (bits == 0 || ((bits & DSN_NOTIFY_NEVER) && bits != DSN_NOTIFY_NEVER))
+	if (bits == 0 ||
+	    ((bits & DSN_NOTIFY_NEVER) && bits != DSN_NOTIFY_NEVER))
 		msg_fatal_status(EX_USAGE, "-N: \"never\" or a list of "
 					   "success, failure, delay");
 	return bits;
@@ -212,8 +214,7 @@ static void sm_drop_start(struct sm_drop *drop)
 	myfree(path);
 }
 
-static void sm_put(struct sm_drop *drop, int type, const void *data,
-		   size_t len)
+static void sm_put(struct sm_drop *drop, int type, const void *data, size_t len)
 {
 	if (!drop->failed && rec_put(drop->out, type, data, len) < 0)
 		drop->failed = 1; /* postdrop went away: its status says why */
@@ -334,7 +335,8 @@ static void sm_copy_stdin(struct sm_drop *drop, int ignore_dots)
 		if (!piece && !ignore_dots && rc == 1 &&
 		    strcmp(strbuf_str(line), ".") == 0)
 			break;
-		if (first && rc == 1 && strncmp(strbuf_str(line), "From ", 5) == 0) {
+		if (first && rc == 1 &&
+		    strncmp(strbuf_str(line), "From ", 5) == 0) {
 			first = 0;
 			continue;
 		}
@@ -380,7 +382,8 @@ static int sm_submit(struct sm_env *env, int ignore_dots)
 
 /* --- -bs: SMTP on stdin/stdout --------------------------------------- */
 
-static void sm_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sm_reply(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static void sm_reply(const char *fmt, ...)
 {
@@ -626,11 +629,10 @@ static _Noreturn void sm_newaliases(const char *alias_file)
 
 static _Noreturn void usage(void)
 {
-	fprintf(stderr,
-		"usage: sendmail [-t] [-i] [-f sender] [-F fullname] "
-		"[-N dsn] [-R full|hdrs] [-V envid] [-B 7BIT|8BITMIME] "
-		"[-bs | -bp | -bi | -bm] [-q] [-v] [-C config_dir] "
-		"[-o option] [--] [recipient ...]\n");
+	fprintf(stderr, "usage: sendmail [-t] [-i] [-f sender] [-F fullname] "
+			"[-N dsn] [-R full|hdrs] [-V envid] [-B 7BIT|8BITMIME] "
+			"[-bs | -bp | -bi | -bm] [-q] [-v] [-C config_dir] "
+			"[-o option] [--] [recipient ...]\n");
 	exit(EX_USAGE);
 }
 
@@ -655,9 +657,9 @@ int main(int argc, char **argv)
 	/* Sendmail's option letters, those that take an argument with ':'.
 	 * '+': stop at the first recipient, so an address is never taken
 	 * for an option. */
-	while ((ch = getopt(argc, argv,
-			    "+B:C:F:GIL:N:O:R:UV:X:b:c:e:f:h:imno:p:q::r:tvx")) !=
-	       -1) {
+	while ((ch = getopt(
+		    argc, argv,
+		    "+B:C:F:GIL:N:O:R:UV:X:b:c:e:f:h:imno:p:q::r:tvx")) != -1) {
 		switch (ch) {
 		case 'B':
 			if (strcasecmp(optarg, "8BITMIME") == 0)
@@ -692,7 +694,8 @@ int main(int argc, char **argv)
 				msg_fatal_status(EX_USAGE, "-R: full or hdrs");
 			break;
 		case 'V':
-			if (*optarg == 0 || strlen(optarg) > CLEANUP_COPY_ENVID_MAX)
+			if (*optarg == 0 ||
+			    strlen(optarg) > CLEANUP_COPY_ENVID_MAX)
 				msg_fatal_status(EX_USAGE,
 						 "-V: an envelope ID of 1 to "
 						 "%d characters",
@@ -782,8 +785,9 @@ int main(int argc, char **argv)
 	}
 	if (env.sender == NULL) {
 		if ((pw = getpwuid(getuid())) == NULL)
-			msg_fatal_status(EX_NOUSER, "no login name for uid "
-						    "%ld",
+			msg_fatal_status(EX_NOUSER,
+					 "no login name for uid "
+					 "%ld",
 					 (long)getuid());
 		env.sender = mystrdup(pw->pw_name);
 	}

@@ -49,15 +49,17 @@ static int user_attr_ok(const char *data, size_t len, struct strbuf *why)
 	if (attr_is(data, len, CLEANUP_COPY_ATTR_EXTRACT))
 		return strcmp(val, "1") == 0
 			   ? 0
-			   : strbuf_why(why, "bad extract_recipients attribute");
+			   : strbuf_why(why,
+					"bad extract_recipients attribute");
 	/* UNSAFE: eq is inside data[0..len). */
-	return strbuf_why(why, "attribute \"%.*s\" is not allowed from a "
-			       "local user",
+	return strbuf_why(why,
+			  "attribute \"%.*s\" is not allowed from a "
+			  "local user",
 			  (int)(eq - data > 64 ? 64 : eq - data), data);
 }
 
-int cleanup_copy_user_rec(int type, unsigned seg, const char *data,
-			  size_t len, struct strbuf *why)
+int cleanup_copy_user_rec(int type, unsigned seg, const char *data, size_t len,
+			  struct strbuf *why)
 {
 	const struct rec_type_info *info = rec_type_info(type);
 	char *end;
@@ -68,8 +70,9 @@ int cleanup_copy_user_rec(int type, unsigned seg, const char *data,
 	/* The size record is the writer's (queue_file_create): never the
 	 * user's, whatever the table allows. */
 	if (type == REC_TYPE_SIZE || !rec_type_user_allowed(type, seg))
-		return strbuf_why(why, "record type '%c' (%s) is not allowed "
-				       "in the %s segment from a local user",
+		return strbuf_why(why,
+				  "record type '%c' (%s) is not allowed "
+				  "in the %s segment from a local user",
 				  type, info->name, rec_segment_name(seg));
 	if (len > info->max_len)
 		return strbuf_why(why, "%s record longer than %zu bytes",
@@ -94,15 +97,17 @@ int cleanup_copy_user_rec(int type, unsigned seg, const char *data,
 		return 0;
 	case REC_TYPE_DSN_ENVID:
 		if (len == 0 || len > CLEANUP_COPY_ENVID_MAX)
-			return strbuf_why(why, "DSN ENVID empty or longer than "
-					       "%d characters",
+			return strbuf_why(why,
+					  "DSN ENVID empty or longer than "
+					  "%d characters",
 					  CLEANUP_COPY_ENVID_MAX);
 		/* It goes on the wire as xtext: printable ASCII only. */
 		for (size_t i = 0; i < len; i++)
 			if ((unsigned char)data[i] < 0x20 ||
 			    (unsigned char)data[i] > 0x7e)
-				return strbuf_why(why, "DSN ENVID with a "
-						       "non-printable character");
+				return strbuf_why(why,
+						  "DSN ENVID with a "
+						  "non-printable character");
 		return 0;
 	case REC_TYPE_ATTR:
 		return user_attr_ok(data, len, why);
@@ -141,8 +146,8 @@ int cleanup_copy_check(struct queue_file *qf, struct cleanup_copy_info *info,
 	while ((status = queue_file_read(qf, &rec, why)) == QUEUE_FILE_OK &&
 	       rec.type != REC_TYPE_EOF) {
 		if (maildrop_rec_ok(&rec, &have_time, reason) < 0) {
-			strbuf_why(why, "offset %lld: %s", (long long)rec.offset,
-				   strbuf_str(reason));
+			strbuf_why(why, "offset %lld: %s",
+				   (long long)rec.offset, strbuf_str(reason));
 			status = QUEUE_FILE_CORRUPT;
 			break;
 		}
@@ -297,7 +302,6 @@ static int copy_maildrop_file(struct queue_file *qf, struct cleanup_clnt *cc,
 int cleanup_copy(struct queue_file *qf, struct cleanup_clnt *cc,
 		 enum cleanup_copy_source source, struct strbuf *why)
 {
-	return source == CLEANUP_COPY_MAILDROP
-		   ? copy_maildrop_file(qf, cc, why)
-		   : copy_queue_file(qf, cc, why);
+	return source == CLEANUP_COPY_MAILDROP ? copy_maildrop_file(qf, cc, why)
+					       : copy_queue_file(qf, cc, why);
 }

@@ -50,16 +50,17 @@ enum cleanup_copy_source {
 
 /* What a check of a maildrop file found. */
 struct cleanup_copy_info {
-	int extract;   /* extract_recipients=1: sendmail -t */
-	long rcpts;    /* R records */
-	char *sender;  /* the S record (owned: free with cleanup_copy_info_free) */
+	int extract; /* extract_recipients=1: sendmail -t */
+	long rcpts;  /* R records */
+	char *
+	    sender; /* the S record (owned: free with cleanup_copy_info_free) */
 };
 
 /* 0 if a local user may send record type in segment seg (one REC_SEG_*
  * bit) with this payload; -1 and a reason if not. T (arrival time) is
  * not a user record: postdrop writes it. */
-int cleanup_copy_user_rec(int type, unsigned seg, const char *data,
-			  size_t len, struct strbuf *why);
+int cleanup_copy_user_rec(int type, unsigned seg, const char *data, size_t len,
+			  struct strbuf *why);
 
 /* Read a maildrop file open in qf to its end and check every record as
  * above, plus: exactly one T, one S. Returns a queue_file_status

@@ -147,12 +147,11 @@ static void pickup_file(const char *id)
 	}
 	(void)queue_file_close(&qf);
 	/* The uid is the kernel's word for who submitted it. */
-	msg_info("%s: uid=%ld from=<%s>", new_id, (long)st.st_uid,
-		 info.sender);
+	msg_info("%s: uid=%ld from=<%s>", new_id, (long)st.st_uid, info.sender);
 	status = cleanup_clnt_finish(&cc, why);
 	if (status == CLEANUP_STAT_OK) {
-		if (mail_queue_remove(pickup_mq, MAIL_QUEUE_MAILDROP, id,
-				      why) < 0 &&
+		if (mail_queue_remove(pickup_mq, MAIL_QUEUE_MAILDROP, id, why) <
+			0 &&
 		    errno != ENOENT)
 			msg_warn("maildrop/%s: queued as %s, but not "
 				 "removed: %s",

@@ -2,7 +2,8 @@
  * test_cleanup_copy - what a local user may put in a maildrop file
  * (cleanup_copy_user_rec), and the check pickup runs on a whole file
  * (cleanup_copy_check): a file as postdrop writes it passes and says
- * what it holds; forged records make it corrupt. The commit of a maildrop file marks it 0744.
+ * what it holds; forged records make it corrupt. The commit of a maildrop file
+ * marks it 0744.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,8 +32,9 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct mail_queue_params p = {
-	    .hash_names = "deferred, defer", .hash_depth = 1, .directory_sync = 1};
+	struct mail_queue_params p = {.hash_names = "deferred, defer",
+				      .hash_depth = 1,
+				      .directory_sync = 1};
 	const char *tmp = getenv("TMPDIR");
 	char path[512];
 
@@ -83,18 +85,19 @@ static void test_user_records(void **state)
 	assert_int_equal(user_ok(REC_TYPE_FROM, REC_SEG_ENVELOPE, ""), 0);
 	assert_int_equal(user_ok(REC_TYPE_RCPT, REC_SEG_ENVELOPE, "r@x"), 0);
 	assert_int_equal(user_ok(REC_TYPE_FULL, REC_SEG_ENVELOPE, "Ann"), 0);
-	assert_int_equal(user_ok(REC_TYPE_DSN_NOTIFY, REC_SEG_ENVELOPE, "6"), 0);
-	assert_int_equal(user_ok(REC_TYPE_DSN_NOTIFY, REC_SEG_ENVELOPE, "1"), 0);
+	assert_int_equal(user_ok(REC_TYPE_DSN_NOTIFY, REC_SEG_ENVELOPE, "6"),
+			 0);
+	assert_int_equal(user_ok(REC_TYPE_DSN_NOTIFY, REC_SEG_ENVELOPE, "1"),
+			 0);
 	assert_int_equal(user_ok(REC_TYPE_DSN_ENVID, REC_SEG_ENVELOPE, "id 1"),
 			 0);
-	assert_int_equal(user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE,
-				 "encoding=8bit"),
-			 0);
+	assert_int_equal(
+	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "encoding=8bit"), 0);
 	assert_int_equal(user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "dsn_ret=2"),
 			 0);
-	assert_int_equal(user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE,
-				 "extract_recipients=1"),
-			 0);
+	assert_int_equal(
+	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "extract_recipients=1"),
+	    0);
 	assert_int_equal(user_ok(REC_TYPE_MESG, REC_SEG_ENVELOPE, ""), 0);
 	assert_int_equal(user_ok(REC_TYPE_NORM, REC_SEG_CONTENT, "a\r\nb"), 0);
 	assert_int_equal(user_ok(REC_TYPE_CONT, REC_SEG_CONTENT, "x"), 0);
@@ -115,12 +118,12 @@ static void test_user_records(void **state)
 	assert_int_equal(user_ok(REC_TYPE_FROM, REC_SEG_EXTRACTED, "u@x"), -1);
 	assert_int_equal(user_ok('?', REC_SEG_ENVELOPE, "x"), -1);
 	assert_int_equal(user_ok(REC_TYPE_RCPT, REC_SEG_ENVELOPE, ""), -1);
-	assert_int_equal(user_ok(REC_TYPE_RCPT, REC_SEG_ENVELOPE, "a\nb@x"), -1);
+	assert_int_equal(user_ok(REC_TYPE_RCPT, REC_SEG_ENVELOPE, "a\nb@x"),
+			 -1);
 	assert_int_equal(user_ok(REC_TYPE_FULL, REC_SEG_ENVELOPE, "A\rB"), -1);
-	assert_int_equal(
-	    cleanup_copy_user_rec(REC_TYPE_FROM, REC_SEG_ENVELOPE, "a\0b", 3,
-				  NULL),
-	    -1);
+	assert_int_equal(cleanup_copy_user_rec(REC_TYPE_FROM, REC_SEG_ENVELOPE,
+					       "a\0b", 3, NULL),
+			 -1);
 	assert_int_equal(user_ok(REC_TYPE_DSN_NOTIFY, REC_SEG_ENVELOPE, "16"),
 			 -1);
 	assert_int_equal(user_ok(REC_TYPE_DSN_NOTIFY, REC_SEG_ENVELOPE, "3"),
@@ -129,15 +132,15 @@ static void test_user_records(void **state)
 			 -1);
 	assert_int_equal(user_ok(REC_TYPE_DSN_ENVID, REC_SEG_ENVELOPE, "a\tb"),
 			 -1);
-	assert_int_equal(user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE,
-				 "client_address=10.0.0.1"),
-			 -1);
-	assert_int_equal(user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE,
-				 "content_filter=smtp:x"),
-			 -1);
-	assert_int_equal(user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE,
-				 "sasl_username=admin"),
-			 -1);
+	assert_int_equal(
+	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "client_address=10.0.0.1"),
+	    -1);
+	assert_int_equal(
+	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "content_filter=smtp:x"),
+	    -1);
+	assert_int_equal(
+	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "sasl_username=admin"),
+	    -1);
 	assert_int_equal(user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "dsn_ret=3"),
 			 -1);
 	assert_int_equal(user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "noequals"),
@@ -168,8 +171,7 @@ static void write_file(struct fixture *f, int extra, const char *extra_data,
 	assert_int_equal(queue_file_time(qf, 1700000000, 5, f->why), 0);
 	assert_int_equal(queue_file_put(qf, REC_TYPE_FROM, "u@x", 3, f->why),
 			 0);
-	assert_int_equal(queue_file_attr(qf, "extract_recipients", "1",
-					 f->why),
+	assert_int_equal(queue_file_attr(qf, "extract_recipients", "1", f->why),
 			 0);
 	assert_int_equal(queue_file_put(qf, REC_TYPE_RCPT, "r@x", 3, f->why),
 			 0);
@@ -188,8 +190,8 @@ static int check_file(struct fixture *f, const char *id,
 	struct queue_file *qf;
 	int status;
 
-	status = queue_file_open(f->mq, MAIL_QUEUE_MAILDROP, id, 0, &qf,
-				 f->why);
+	status =
+	    queue_file_open(f->mq, MAIL_QUEUE_MAILDROP, id, 0, &qf, f->why);
 	if (status != QUEUE_FILE_OK)
 		return status;
 	status = cleanup_copy_check(qf, info, f->why);
