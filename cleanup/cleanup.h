@@ -85,6 +85,7 @@ struct cleanup_state {
 	 * size limit. */
 	char **extract[2];
 	size_t extract_count[2];
+	int extract_notify; /* A dsn_notify=N: their DSN NOTIFY (-t -N) */
 };
 
 /* Settings read once at start-up (cleanup.c). */

@@ -439,7 +439,7 @@ static void msg_extract_write(struct cleanup_state *st)
 	for (size_t i = 0; i < st->extract_count[r] && st->errs == 0; i++) {
 		myfree(st->orig_rcpt);
 		myfree(st->dsn_orcpt);
-		st->dsn_notify = 0;
+		st->dsn_notify = st->extract_notify;
 		cleanup_add_rcpt(st, st->extract[r][i]);
 	}
 	cleanup_extract_free(st);

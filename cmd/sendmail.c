@@ -245,6 +245,12 @@ static void sm_put_envelope(struct sm_drop *drop, const struct sm_env *env)
 		sm_puts(drop, REC_TYPE_DSN_ENVID, env->envid);
 	if (env->extract)
 		sm_puts(drop, REC_TYPE_ATTR, CLEANUP_COPY_ATTR_EXTRACT "=1");
+	if (env->extract && env->notify) {
+		/* For the recipients cleanup finds in the headers. */
+		snprintf(buf, sizeof(buf), "%s=%d",
+			 CLEANUP_COPY_ATTR_DSN_NOTIFY, env->notify);
+		sm_puts(drop, REC_TYPE_ATTR, buf);
+	}
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		if (env->rcpt[i].notify) {
 			snprintf(buf, sizeof(buf), "%d", env->rcpt[i].notify);

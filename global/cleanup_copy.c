@@ -22,6 +22,17 @@
 #include "rec_type.h"
 #include "strbuf.h"
 
+/* A DSN NOTIFY bit mask as text: 1-15, "never" (1) alone. */
+static int notify_ok(const char *data, size_t len)
+{
+	char *end;
+	long n = strtol(data, &end, 10);
+
+	return len > 0 && len <= 2 && *data >= '0' && *data <= '9' &&
+	       *end == 0 && n >= 1 && n <= 15 &&
+	       (!(n & DSN_NOTIFY_NEVER) || n == DSN_NOTIFY_NEVER);
+}
+
 /* 1 if data[0..len) is "name=value" with exactly this name. */
 static int attr_is(const char *data, size_t len, const char *name)
 {
@@ -51,6 +62,11 @@ static int user_attr_ok(const char *data, size_t len, struct strbuf *why)
 			   ? 0
 			   : strbuf_why(why,
 					"bad extract_recipients attribute");
+	if (attr_is(data, len, CLEANUP_COPY_ATTR_DSN_NOTIFY))
+		/* UNSAFE: val is inside data[0..len]. */
+		return notify_ok(val, len - (size_t)(val - data))
+			   ? 0
+			   : strbuf_why(why, "bad dsn_notify attribute");
 	/* UNSAFE: eq is inside data[0..len). */
 	return strbuf_why(why,
 			  "attribute \"%.*s\" is not allowed from a "
@@ -62,8 +78,6 @@ int cleanup_copy_user_rec(int type, unsigned seg, const char *data, size_t len,
 			  struct strbuf *why)
 {
 	const struct rec_type_info *info = rec_type_info(type);
-	char *end;
-	long n;
 
 	if (info == NULL)
 		return strbuf_why(why, "unknown record type %d", type);
@@ -89,12 +103,9 @@ int cleanup_copy_user_rec(int type, unsigned seg, const char *data, size_t len,
 			return strbuf_why(why, "empty recipient");
 		return 0;
 	case REC_TYPE_DSN_NOTIFY:
-		n = strtol(data, &end, 10);
-		if (len == 0 || len > 2 || *end != 0 || n < 1 || n > 15)
-			return strbuf_why(why, "bad DSN NOTIFY record");
-		if ((n & DSN_NOTIFY_NEVER) && n != DSN_NOTIFY_NEVER)
-			return strbuf_why(why, "DSN NOTIFY never with others");
-		return 0;
+		return notify_ok(data, len)
+			   ? 0
+			   : strbuf_why(why, "bad DSN NOTIFY record");
 	case REC_TYPE_DSN_ENVID:
 		if (len == 0 || len > CLEANUP_COPY_ENVID_MAX)
 			return strbuf_why(why,

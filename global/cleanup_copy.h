@@ -35,10 +35,13 @@ struct strbuf;
  *   dsn_ret=1|2              sendmail -R full|hdrs (DSN_RET_*; pickup
  *                            turns it into a '<' record for cleanup)
  *   extract_recipients=1     sendmail -t (pickup asks cleanup for
- *                            CLEANUP_FLAG_EXTRACT; not copied) */
+ *                            CLEANUP_FLAG_EXTRACT; not copied)
+ *   dsn_notify=N             sendmail -t -N: the DSN NOTIFY bits (1-15)
+ *                            of the recipients cleanup extracts */
 #define CLEANUP_COPY_ATTR_ENCODING "encoding"
 #define CLEANUP_COPY_ATTR_DSN_RET "dsn_ret"
 #define CLEANUP_COPY_ATTR_EXTRACT "extract_recipients"
+#define CLEANUP_COPY_ATTR_DSN_NOTIFY "dsn_notify"
 
 /* Longest DSN ENVID (RFC 3461 section 4.4). */
 #define CLEANUP_COPY_ENVID_MAX 100
@@ -57,7 +60,8 @@ struct cleanup_copy_info {
 };
 
 /* 0 if a local user may send record type in segment seg (one REC_SEG_*
- * bit) with this payload; -1 and a reason if not. T (arrival time) is
+ * bit) with this payload (data[len] must be a NUL, as the record readers
+ * leave it); -1 and a reason if not. T (arrival time) is
  * not a user record: postdrop writes it. */
 int cleanup_copy_user_rec(int type, unsigned seg, const char *data, size_t len,
 			  struct strbuf *why);

@@ -221,6 +221,20 @@ def test_envelope_options_carried_through(system):
     assert b'From: "Ann Example" <sender@example.com>' in msg["data"]
 
 
+def test_notify_for_recipients_from_headers(system):
+    """sendmail -t -N: the NOTIFY reaches the recipients cleanup found in
+    the headers; a command-line recipient gets it too."""
+    system.start()
+    r = system.sendmail("-t", "-N", "delay,failure", "cmd@example.org",
+                        input=b"To: hdr@example.org\nSubject: t N\n\nx\n")
+    assert r.returncode == 0, r.stderr.decode()
+    msg = system.wait_messages(1)[0]
+    assert sorted(msg["rcpt_tos"]) == ["cmd@example.org", "hdr@example.org"]
+    for taken in msg["dsn_rcpt"]:
+        assert set(taken[0].split("=", 1)[1].upper().split(",")) == \
+            {"DELAY", "FAILURE"}, msg["dsn_rcpt"]
+
+
 def test_usage_errors(system):
     r = system.sendmail(input=b"Subject: x\n\n")
     assert r.returncode == 64 and b"Recipient addresses must be specified" in r.stderr

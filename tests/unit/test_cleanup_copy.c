@@ -98,6 +98,12 @@ static void test_user_records(void **state)
 	assert_int_equal(
 	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "extract_recipients=1"),
 	    0);
+	assert_int_equal(
+	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "dsn_notify=6"), 0);
+	assert_int_equal(
+	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "dsn_notify=3"), -1);
+	assert_int_equal(
+	    user_ok(REC_TYPE_ATTR, REC_SEG_ENVELOPE, "dsn_notify=16"), -1);
 	assert_int_equal(user_ok(REC_TYPE_MESG, REC_SEG_ENVELOPE, ""), 0);
 	assert_int_equal(user_ok(REC_TYPE_NORM, REC_SEG_CONTENT, "a\r\nb"), 0);
 	assert_int_equal(user_ok(REC_TYPE_CONT, REC_SEG_CONTENT, "x"), 0);
