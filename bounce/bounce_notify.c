@@ -47,6 +47,7 @@
 #include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "queue_envelope.h"
 #include "queue_file.h"
 #include "rec_type.h"
 #include "strbuf.h"
@@ -171,90 +172,71 @@ static void info_free(struct msg_info *info)
 	entries_free(&info->pending);
 }
 
+/* cleanup may not have flagged 8-bit content in the size record; a
+ * returned copy must say 8bit. Sees every record the envelope reader
+ * does not use (the content lines among them). */
+static int scan_8bit(void *ctx, const struct queue_rec *rec,
+		     struct strbuf *why)
+{
+	struct msg_info *info = ctx;
+
+	(void)why;
+	if (rec->type == REC_TYPE_NORM || rec->type == REC_TYPE_CONT)
+		for (size_t i = 0; i < rec->len && !info->eightbit; i++)
+			info->eightbit = (unsigned char)rec->data[i] >= 0x80;
+	return 0;
+}
+
 /* Pass 1 over the queue file: arrival, sender, DSN data, and the
  * recipients not marked done (envelope and extracted segments). A file
  * that cannot be read leaves info->readable 0; the notice is sent
- * without the message then (best effort, as Postfix does). */
+ * without the message then (best effort, as Postfix does), with what
+ * could be read before the error. */
 static int read_info(const struct bounce_msg *msg, struct msg_info *info,
 		     struct strbuf *why)
 {
 	struct queue_file *qf = NULL;
-	struct queue_rec rec;
-	char *orig = NULL, *orcpt = NULL;
-	int notify = 0, rc;
+	struct queue_envelope env;
+	struct queue_envelope_params params = {
+	    .rcpt_limit = BOUNCE_NOTICE_RCPT_MAX,
+	    .other = scan_8bit,
+	    .ctx = info,
+	};
+	int rc;
 
 	memset(info, 0, sizeof(*info));
-	info->sender = mystrdup(msg->sender);
-	info->envid = mystrdup(msg->dsn_envid);
 	info->ret = msg->dsn_ret;
 	rc = queue_file_open(bounce_queue, msg->queue_name, msg->queue_id, 0,
 			     &qf, why);
-	if (rc != QUEUE_FILE_OK)
+	if (rc != QUEUE_FILE_OK) {
+		info->sender = mystrdup(msg->sender);
+		info->envid = mystrdup(msg->dsn_envid);
 		return rc;
+	}
 	info->content_size = queue_file_size(qf)->content_size;
 	info->eightbit =
 	    (queue_file_size(qf)->flags & QUEUE_SIZE_FLAG_8BIT) != 0;
-	while ((rc = queue_file_read(qf, &rec, why)) == QUEUE_FILE_OK &&
-	       rec.type != REC_TYPE_EOF) {
-		switch (rec.type) {
-		case REC_TYPE_TIME:
-			info->arrival = strtoll(rec.data, NULL, 10);
-			break;
-		case REC_TYPE_FROM:
-			myfree(info->sender);
-			info->sender = mystrdup(rec.data);
-			break;
-		case REC_TYPE_DSN_ENVID:
-			myfree(info->envid);
-			info->envid = mystrdup(rec.data);
-			break;
-		case REC_TYPE_DSN_RET:
-			info->ret = atoi(rec.data);
-			break;
-		case REC_TYPE_ORCP:
-			myfree(orig);
-			orig = mystrdup(rec.data);
-			break;
-		case REC_TYPE_DSN_ORCPT:
-			myfree(orcpt);
-			orcpt = mystrdup(rec.data);
-			break;
-		case REC_TYPE_DSN_NOTIFY:
-			notify = atoi(rec.data);
-			break;
-		case REC_TYPE_RCPT: {
-			struct bounce_log_entry e = {0};
-
-			e.recipient = mystrdup(rec.data);
-			e.orig_rcpt = orig ? orig : mystrdup("");
-			e.dsn_orcpt = orcpt ? orcpt : mystrdup("");
-			orig = orcpt = NULL;
-			e.notify = notify;
-			e.offset = rec.offset;
-			entries_add(&info->pending, &e);
-		}
-			__attribute__((fallthrough));
-		case REC_TYPE_DONE:
-		case REC_TYPE_DRCP:
-			myfree(orig);
-			myfree(orcpt);
-			notify = 0;
-			break;
-		case REC_TYPE_NORM:
-		case REC_TYPE_CONT:
-			/* cleanup may not have flagged 8-bit content in the
-			 * size record; a returned copy must say 8bit. */
-			for (size_t i = 0; i < rec.len && !info->eightbit; i++)
-				info->eightbit =
-				    (unsigned char)rec.data[i] >= 0x80;
-			break;
-		default:
-			break;
-		}
-	}
-	myfree(orig);
-	myfree(orcpt);
+	rc = queue_envelope_read(qf, &params, &env, why);
 	(void)queue_file_close(&qf);
+	info->arrival = env.arrival_sec;
+	info->sender = mystrdup(env.sender ? env.sender : msg->sender);
+	info->envid = mystrdup(env.dsn_envid ? env.dsn_envid : msg->dsn_envid);
+	if (env.dsn_ret != DSN_RET_NONE)
+		info->ret = env.dsn_ret;
+	for (size_t i = 0; i < env.rcpt_count; i++) {
+		struct bounce_log_entry e = {0};
+
+		e.recipient = env.rcpt[i].address;
+		e.orig_rcpt = env.rcpt[i].orig;
+		e.dsn_orcpt = env.rcpt[i].dsn_orcpt;
+		e.notify = env.rcpt[i].dsn_notify;
+		e.offset = env.rcpt[i].offset;
+		entries_add(&info->pending, &e);
+	}
+	info->pending.dropped = env.rcpt_dropped;
+	/* The strings are info's now. */
+	env.rcpt_count = 0;
+	queue_envelope_free(&env);
 	if (rc != QUEUE_FILE_OK)
 		return rc;
 	info->readable = 1;

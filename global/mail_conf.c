@@ -892,6 +892,7 @@ static const char *const conf_transport_suffixes[] = {
     "_destination_rate_delay",
     "_destination_recipient_limit",
     "_initial_destination_concurrency",
+    "_time_limit", /* pipe(8): a command's time limit per service */
 };
 
 static int conf_is_transport_param(const char *name)

@@ -11,7 +11,8 @@
  * warning. A name not in mail_params.def warns with file and line
  * (reserved Postfix names: "not supported by postern yet"), unless it is
  * a per-transport limit ("<transport>_destination_concurrency_limit" and
- * the other qmgr limits Postfix lets a master.cf name prefix), or
+ * the other qmgr limits Postfix lets a master.cf name prefix, and
+ * pipe's "<transport>_time_limit"), or
  * another value in main.cf or master.cf refers to it: then it is a
  * user-defined parameter, as in Postfix. A value of the wrong type is an
  * error naming file, line and parameter.

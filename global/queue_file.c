@@ -785,6 +785,32 @@ int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 	return QUEUE_FILE_OK;
 }
 
+int queue_file_skip_content(struct queue_file *qf, struct strbuf *why)
+{
+	off_t target = qf->size.extracted_offset;
+
+	if (qf->writing || qf->segment != REC_SEG_CONTENT || qf->ended)
+		msg_panic("queue_file_skip_content: %s is not at its content",
+			  qf->id);
+	if (qf->size_pending)
+		return QUEUE_FILE_OK;
+	/* X then comes through queue_file_read, which checks it is at the
+	 * offset the size record gives; a seek backwards would read the
+	 * same records twice. A file cut short before X reads as
+	 * incomplete, as it does without the seek. */
+	if (target <= qf->size.content_offset)
+		return qf_corrupt(qf, why,
+				  "size record: extracted offset %lld out of "
+				  "range",
+				  (long long)target);
+	if (rstream_seek(qf->stream, target) < 0) {
+		strbuf_why(why, "%s/%s: seek: %s", qf->queue, qf->id,
+			   strerror(errno));
+		return QUEUE_FILE_ERROR;
+	}
+	return QUEUE_FILE_OK;
+}
+
 int queue_file_mark_done(struct queue_file *qf, off_t offset,
 			 struct strbuf *why)
 {

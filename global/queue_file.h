@@ -156,6 +156,13 @@ const struct queue_file_size *queue_file_size(const struct queue_file *qf);
  * been returned; any other status describes the file (see the enum). */
 int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 		    struct strbuf *why);
+/* Right after queue_file_read returned the M record: move on to the X
+ * record the size record points at, so the next read returns X without
+ * reading the content in between. QUEUE_FILE_OK (also when the size
+ * record was never rewritten: reading then goes on through the
+ * content), QUEUE_FILE_CORRUPT when the size record's offsets are
+ * impossible, QUEUE_FILE_ERROR when the seek fails; reason in why. */
+int queue_file_skip_content(struct queue_file *qf, struct strbuf *why);
 /* Turn the R record at offset into D. Not synced: call queue_file_sync
  * once the delivery request's recipients are all marked. 0 or -1. */
 int queue_file_mark_done(struct queue_file *qf, off_t offset,

@@ -3,10 +3,13 @@
  * recipients into entries, and when every entry has finished decide what
  * becomes of the file.
  *
- * Reading. The file is read completely (envelope, content, extracted
- * segment): a file that does not parse, or is cut short although it
- * carries the complete mark, goes to corrupt/ with a warning, never
- * deleted. Recipients already marked done (D) are skipped. cleanup's
+ * Reading (queue_envelope_read). The envelope and the extracted segment
+ * are read; the content in between is skipped with one seek to the
+ * offset the size record gives (the agents read it, and report a damaged
+ * content as a read error). A file that does not parse, or is cut short
+ * although it carries the complete mark, goes to corrupt/ with a
+ * warning, never deleted. Recipients already marked done (D) are
+ * skipped. cleanup's
  * redirect record sends every recipient to its address instead, and the
  * content_filter attribute ("transport:nexthop") overrides the routing
  * of every recipient, as in Postfix.
@@ -51,8 +54,8 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "qmgr.h"
+#include "queue_envelope.h"
 #include "queue_file.h"
-#include "rec_type.h"
 #include "resolve.h"
 #include "strbuf.h"
 
@@ -400,33 +403,13 @@ void qmgr_message_entry_done(struct qmgr_message *msg)
 
 /* --- reading --- */
 
-static int parse_time(const char *data, int64_t *sec, long *usec)
-{
-	char *end;
-	long long s;
-	long u;
-
-	errno = 0;
-	s = strtoll(data, &end, 10);
-	if (errno || end == data || *end != ' ' || s < 0)
-		return -1;
-	u = strtol(end + 1, &end, 10);
-	if (errno || *end != 0 || u < 0 || u >= 1000000)
-		return -1;
-	*sec = s;
-	*usec = u;
-	return 0;
-}
-
 /* Read the file into msg. A queue_file_status; the reason in why. */
 static int message_read(struct qmgr_message *msg, struct strbuf *why)
 {
 	struct queue_file *qf = NULL;
-	struct queue_rec rec;
-	char *orig = NULL, *orcpt = NULL;
-	int notify = 0, status, have_time = 0;
-	size_t cap = 0;
+	struct queue_envelope env;
 	const struct queue_file_size *size;
+	int status;
 
 	status =
 	    queue_file_open(qmgr_mq, MAIL_QUEUE_ACTIVE, msg->id, 0, &qf, why);
@@ -440,110 +423,39 @@ static int message_read(struct qmgr_message *msg, struct strbuf *why)
 		msg->deliver_flags |= DELIVER_FLAG_8BIT;
 	if (size->flags & QUEUE_SIZE_FLAG_SMTPUTF8)
 		msg->deliver_flags |= DELIVER_FLAG_SMTPUTF8;
-	for (;;) {
-		if ((status = queue_file_read(qf, &rec, why)) != QUEUE_FILE_OK)
-			break;
-		if (rec.type == REC_TYPE_EOF)
-			break;
-		switch (rec.type) {
-		case REC_TYPE_TIME:
-			if (parse_time(rec.data, &msg->arrival_sec,
-				       &msg->arrival_usec) < 0) {
-				strbuf_why(why, "bad arrival time record");
-				status = QUEUE_FILE_CORRUPT;
-				goto out;
-			}
-			have_time = 1;
-			break;
-		case REC_TYPE_FROM:
-			myfree(msg->sender);
-			msg->sender = mystrdup(rec.data);
-			break;
-		case REC_TYPE_DSN_ENVID:
-			myfree(msg->envid);
-			msg->envid = mystrdup(rec.data);
-			break;
-		case REC_TYPE_DSN_RET:
-			msg->dsn_ret = atoi(rec.data);
-			break;
-		case REC_TYPE_RDR:
-			myfree(msg->redirect);
-			msg->redirect = mystrdup(rec.data);
-			break;
-		case REC_TYPE_WARN:
-			msg->warn_offset = rec.offset;
-			msg->warn_sent = strtoll(rec.data, NULL, 10);
-			break;
-		case REC_TYPE_ATTR: {
-			const char *eq = strchr(rec.data, '=');
-			size_t n = eq ? (size_t)(eq - rec.data) : 0;
-
-			if (eq == NULL)
-				break;
-			if (n == 14 &&
-			    strncmp(rec.data, "content_filter", n) == 0) {
-				myfree(msg->filter);
-				msg->filter = mystrdup(eq + 1);
-			} else if (n == 11 &&
-				   strncmp(rec.data, "client_name", n) == 0) {
-				myfree(msg->client_name);
-				msg->client_name = mystrdup(eq + 1);
-			} else if (n == 14 &&
-				   strncmp(rec.data, "client_address", n) ==
-				       0) {
-				myfree(msg->client_addr);
-				msg->client_addr = mystrdup(eq + 1);
-			}
-			break;
-		}
-		case REC_TYPE_ORCP:
-			myfree(orig);
-			orig = mystrdup(rec.data);
-			break;
-		case REC_TYPE_DSN_ORCPT:
-			myfree(orcpt);
-			orcpt = mystrdup(rec.data);
-			break;
-		case REC_TYPE_DSN_NOTIFY:
-			notify = atoi(rec.data);
-			break;
-		case REC_TYPE_RCPT: {
-			struct qmgr_rcpt *r;
-
-			if (msg->rcpt_count == cap) {
-				cap = cap ? mymalloc_mul(cap, 2) : 8;
-				msg->rcpt = myreallocarray(msg->rcpt, cap,
-							   sizeof(*msg->rcpt));
-			}
-			r = msg->rcpt + msg->rcpt_count++;
-			r->address = mystrdup(rec.data);
-			r->orig = orig ? orig : mystrdup("");
-			r->orcpt = orcpt ? orcpt : mystrdup("");
-			r->notify = notify;
-			r->offset = rec.offset;
-			orig = orcpt = NULL;
-			notify = 0;
-			break;
-		}
-		case REC_TYPE_DONE:
-		case REC_TYPE_DRCP:
-			/* The O, o and n before it belonged to it. */
-			myfree(orig);
-			myfree(orcpt);
-			notify = 0;
-			break;
-		default:
-			break;
-		}
-	}
-out:
-	myfree(orig);
-	myfree(orcpt);
+	/* No per-message limit: qmgr_message_recipient_limit bounds what
+	 * is activated (qmgr_scan.c), a message is read whole. */
+	status = queue_envelope_read(qf, NULL, &env, why);
 	(void)queue_file_close(&qf);
-	if (status == QUEUE_FILE_OK && (!have_time || msg->sender == NULL)) {
-		strbuf_why(why, "no arrival time or sender");
-		status = QUEUE_FILE_CORRUPT;
+	if (status == QUEUE_FILE_OK) {
+		msg->arrival_sec = env.arrival_sec;
+		msg->arrival_usec = env.arrival_usec;
+		msg->sender = env.sender;
+		msg->envid = env.dsn_envid;
+		msg->dsn_ret = env.dsn_ret;
+		msg->redirect = env.redirect;
+		msg->filter = env.content_filter;
+		msg->client_name = env.client_name;
+		msg->client_addr = env.client_addr;
+		msg->warn_offset = env.warn_offset;
+		msg->warn_sent = env.warn_sent;
+		msg->rcpt = mycalloc(env.rcpt_count ? env.rcpt_count : 1,
+				     sizeof(*msg->rcpt));
+		for (size_t i = 0; i < env.rcpt_count; i++) {
+			struct qmgr_rcpt *r = msg->rcpt + i;
+
+			r->address = env.rcpt[i].address;
+			r->orig = env.rcpt[i].orig;
+			r->orcpt = env.rcpt[i].dsn_orcpt;
+			r->notify = env.rcpt[i].dsn_notify;
+			r->offset = env.rcpt[i].offset;
+		}
+		msg->rcpt_count = env.rcpt_count;
+		/* The strings are msg's now. */
+		myfree(env.rcpt);
+		memset(&env, 0, sizeof(env));
 	}
+	queue_envelope_free(&env);
 	return status;
 }
 
@@ -680,7 +592,10 @@ void qmgr_message_activate(const char *queue, const char *id)
 	struct qmgr_message *msg;
 	int status;
 
-	if (mail_queue_rename(qmgr_mq, queue, MAIL_QUEUE_ACTIVE, id, why) < 0) {
+	/* Unsynced: incoming/, deferred/ and active/ all lead back to a
+	 * delivery after a crash (mail_queue.h). */
+	if (mail_queue_rename_unsynced(qmgr_mq, queue, MAIL_QUEUE_ACTIVE, id,
+				       why) < 0) {
 		if (errno != ENOENT)
 			msg_warn("%s: move from %s to %s: %s", id, queue,
 				 MAIL_QUEUE_ACTIVE, strbuf_str(why));

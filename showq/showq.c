@@ -31,9 +31,9 @@
 #include "mail_server.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "queue_envelope.h"
 #include "queue_file.h"
 #include "queue_scan.h"
-#include "rec_type.h"
 #include "showq_clnt.h"
 #include "strbuf.h"
 
@@ -43,11 +43,6 @@ static struct mail_queue *showq_queue;
 static const char *const showq_queues[] = {
     MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE,   MAIL_QUEUE_DEFERRED,
     MAIL_QUEUE_HOLD,	 MAIL_QUEUE_MAILDROP, NULL};
-
-struct rcpt {
-	char *address;
-	off_t offset;
-};
 
 static void set_str(struct attr_value *v, const char *s)
 {
@@ -64,7 +59,7 @@ static void set_num(struct attr_value *v, long n)
 
 /* The last deferral reason for r from the defer log (entries). */
 static const char *delay_reason(const struct bounce_log_entry *defer, size_t n,
-				const struct rcpt *r)
+				const struct queue_envelope_rcpt *r)
 {
 	const char *reason = "";
 
@@ -86,15 +81,13 @@ static int show_message(int fd, const char *queue, const char *id)
 	struct strbuf *path = strbuf_new(STRBUF_NO_MAX);
 	struct attr_value val[SHOWQ_ATTR_COUNT];
 	struct queue_file *qf = NULL;
-	struct queue_rec rec;
-	struct rcpt *rcpt = NULL;
-	size_t nrcpt = 0, cap = 0;
+	struct queue_envelope env = {0};
+	const struct queue_envelope_params params = {.rcpt_limit =
+							 SHOWQ_RCPT_MAX};
 	struct bounce_log_entry *defer = NULL;
 	size_t ndefer = 0;
 	struct bounce_log *bl = NULL;
 	struct bounce_log_entry e;
-	char *sender = NULL;
-	long arrival = 0;
 	struct stat st;
 	int rc, ret = 0;
 
@@ -106,24 +99,7 @@ static int show_message(int fd, const char *queue, const char *id)
 			msg_warn("%s/%s: %s", queue, id, strbuf_str(why));
 		goto out;
 	}
-	while ((rc = queue_file_read(qf, &rec, why)) == QUEUE_FILE_OK &&
-	       rec.type != REC_TYPE_EOF) {
-		if (rec.type == REC_TYPE_TIME) {
-			arrival = strtol(rec.data, NULL, 10);
-		} else if (rec.type == REC_TYPE_FROM) {
-			myfree(sender);
-			sender = mystrdup(rec.data);
-		} else if (rec.type == REC_TYPE_RCPT &&
-			   nrcpt < SHOWQ_RCPT_MAX) {
-			if (nrcpt == cap) {
-				cap = cap ? mymalloc_mul(cap, 2) : 8;
-				rcpt = myreallocarray(rcpt, cap, sizeof(*rcpt));
-			}
-			rcpt[nrcpt].address = mystrdup(rec.data);
-			rcpt[nrcpt++].offset = rec.offset;
-		}
-	}
-	if (rc != QUEUE_FILE_OK || sender == NULL)
+	if (queue_envelope_read(qf, &params, &env, why) != QUEUE_FILE_OK)
 		goto out;
 	if (mail_queue_path(showq_queue, path, queue, id, why) < 0 ||
 	    fstatat(mail_queue_dirfd(showq_queue), strbuf_str(path), &st,
@@ -149,23 +125,23 @@ static int show_message(int fd, const char *queue, const char *id)
 	set_str(&val[SHOWQ_ATTR_KIND], "message");
 	set_str(&val[SHOWQ_ATTR_QUEUE_NAME], queue);
 	set_str(&val[SHOWQ_ATTR_QUEUE_ID], id);
-	set_num(&val[SHOWQ_ATTR_ARRIVAL], arrival);
+	set_num(&val[SHOWQ_ATTR_ARRIVAL], (long)env.arrival_sec);
 	set_num(&val[SHOWQ_ATTR_SIZE], (long)queue_file_size(qf)->content_size);
 	set_num(&val[SHOWQ_ATTR_FILE_SIZE], (long)st.st_size);
 	/* Postfix's mark: group execute on a deferred file. */
 	set_num(&val[SHOWQ_ATTR_FORCED_EXPIRE], (st.st_mode & S_IXGRP) != 0);
-	set_str(&val[SHOWQ_ATTR_SENDER], sender);
-	set_num(&val[SHOWQ_ATTR_RCPT_COUNT], (long)nrcpt);
+	set_str(&val[SHOWQ_ATTR_SENDER], env.sender);
+	set_num(&val[SHOWQ_ATTR_RCPT_COUNT], (long)env.rcpt_count);
 	if (attr_write_fd(fd, var_ipc_timeout, &showq_schema, val, why) < 0) {
 		ret = -1;
 		goto out;
 	}
-	for (size_t i = 0; i < nrcpt; i++) {
+	for (size_t i = 0; i < env.rcpt_count; i++) {
 		memset(val, 0, sizeof(val));
 		set_str(&val[SHOWQ_ATTR_KIND], "recipient");
-		set_str(&val[SHOWQ_ATTR_ADDRESS], rcpt[i].address);
+		set_str(&val[SHOWQ_ATTR_ADDRESS], env.rcpt[i].address);
 		set_str(&val[SHOWQ_ATTR_DELAY_REASON],
-			delay_reason(defer, ndefer, &rcpt[i]));
+			delay_reason(defer, ndefer, &env.rcpt[i]));
 		if (attr_write_fd(fd, var_ipc_timeout, &showq_schema, val,
 				  why) < 0) {
 			ret = -1;
@@ -177,13 +153,10 @@ out:
 		msg_warn("write to client: %s", strbuf_str(why));
 	if (qf != NULL)
 		(void)queue_file_close(&qf);
-	for (size_t i = 0; i < nrcpt; i++)
-		myfree(rcpt[i].address);
-	myfree(rcpt);
+	queue_envelope_free(&env);
 	for (size_t i = 0; i < ndefer; i++)
 		bounce_log_entry_free(&defer[i]);
 	myfree(defer);
-	myfree(sender);
 	strbuf_free(&why);
 	strbuf_free(&path);
 	return ret;
@@ -221,17 +194,11 @@ out:
 
 static void showq_post_jail(const char *service, char **argv)
 {
-	struct mail_queue_params params = {
-	    .directory = ".",
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
 	(void)service;
 	(void)argv;
-	if ((showq_queue = mail_queue_open(&params, why)) == NULL)
+	if ((showq_queue = mail_queue_open_main(".", why)) == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));
 	strbuf_free(&why);
 }

@@ -1,18 +1,19 @@
 /*
- * fuzz_record - fuzz the record reader (rec_get) and the queue-file
- * reader (queue_file_open/queue_file_read) with arbitrary bytes.
+ * fuzz_record - fuzz the record reader (rec_get), the queue-file
+ * reader (queue_file_open/queue_file_read) and the envelope reader
+ * (queue_envelope_read) with arbitrary bytes.
  *
- * Each input is read twice: as a raw record stream (following pointer
- * records), and as a queue file with the complete mark in a private
- * queue directory. Both loops are bounded by the input size, so a hang
+ * Each input is read three times: as a raw record stream (following
+ * pointer records), and twice as a queue file with the complete mark in
+ * a private queue directory (record by record, then its envelope). Both loops are bounded by the input size, so a hang
  * is a bug. Inputs are capped at 64 KiB.
  *
  * Build and run with libFuzzer (from the top of the tree):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu17 \
  *     -D_GNU_SOURCE -Iutil -Iglobal tests/fuzz/fuzz_record.c \
  *     global/rec_type.c global/record.c global/mail_queue.c \
- *     global/queue_file.c util/rstream.c util/strbuf.c util/mymalloc.c \
- *     util/msg.c -o tests/fuzz/fuzz_record
+ *     global/queue_file.c global/queue_envelope.c util/rstream.c \
+ *     util/strbuf.c util/mymalloc.c util/msg.c -o tests/fuzz/fuzz_record
  *   tests/fuzz/fuzz_record -max_total_time=60 tests/fuzz/corpus/fuzz_record
  * Built with -DFUZZ_STANDALONE instead of -fsanitize=fuzzer, it runs the
  * files named on its command line once each (a corpus replay for CI).
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "mail_queue.h"
+#include "queue_envelope.h"
 #include "queue_file.h"
 #include "record.h"
 #include "rstream.h"
@@ -117,6 +119,16 @@ static void fuzz_queue_file(const uint8_t *data, size_t size)
 		       rec.type != REC_TYPE_EOF)
 			if (++n > size)
 				abort(); /* the reader failed to end */
+		queue_file_close(&qf);
+	}
+	/* The envelope reader on the same bytes, content skipped. */
+	if (queue_file_open(fuzz_mq, "incoming", FUZZ_ID, 0, &qf, why) ==
+	    QUEUE_FILE_OK) {
+		struct queue_envelope env;
+		struct queue_envelope_params params = {.rcpt_limit = 100};
+
+		(void)queue_envelope_read(qf, &params, &env, why);
+		queue_envelope_free(&env);
 		queue_file_close(&qf);
 	}
 	strbuf_free(&why);

@@ -80,6 +80,9 @@ class Netns:
         shutil.rmtree(self.etc, ignore_errors=True)
 
 
+# Tests take (netns, instance) in that order: pytest then stops the
+# instance before it removes the namespace, so no smtpd is left waiting
+# on a name server that is gone.
 @pytest.fixture
 def netns():
     ns = Netns()
@@ -114,7 +117,7 @@ def client(ns, inst, src):
     return float(out["greeting_delay"]), m.group(1)
 
 
-def test_reverse_name_verified_forward(instance, netns):
+def test_reverse_name_verified_forward(netns, instance):
     netns.create("nameserver 127.0.0.1\n")
     netns.popen("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
                 "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1",
@@ -165,7 +168,7 @@ while True:
 """
 
 
-def test_silent_name_server_gives_unknown_in_bounded_time(instance, netns):
+def test_silent_name_server_gives_unknown_in_bounded_time(netns, instance):
     # resolv.conf's own bound is honoured (smtpd's is 5s x 2 tries).
     netns.create("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
     sink = netns.popen(sys.executable, "-c", SILENT)

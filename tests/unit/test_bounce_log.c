@@ -24,54 +24,13 @@
 #include "mail_queue.h"
 #include "strbuf.h"
 
-#define ID "4hQJmW0Bcdz5Tr"
+#include "queue_testutil.h"
 
-struct fixture {
-	char dir[256];
-	struct mail_queue *mq;
-	struct strbuf *why;
-};
+#define ID "4hQJmW0Bcdz5Tr"
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-	struct mail_queue_params p = {
-	    .hash_names = "deferred, defer",
-	    .hash_depth = 1,
-	    .directory_sync = 1,
-	};
-	char path[512];
-
-	snprintf(f->dir, sizeof(f->dir), "%s/test_bounce_log.XXXXXX",
-		 tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	for (int i = 0; mail_queue_names[i]; i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir,
-			 mail_queue_names[i]);
-		if (mkdir(path, 0700) < 0)
-			return -1;
-	}
-	p.directory = f->dir;
-	f->why = strbuf_new(STRBUF_NO_MAX);
-	f->mq = mail_queue_open(&p, f->why);
-	*state = f;
-	return f->mq ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[600];
-
-	mail_queue_close(&f->mq);
-	strbuf_free(&f->why);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return qt_setup(state, "test_bounce_log");
 }
 
 static const struct dsn dsn_550 = {
@@ -86,7 +45,7 @@ static const struct dsn dsn_550 = {
 
 static void test_append_and_read(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct bounce_rcpt r1 = {"a@example.org", "A@example.org",
 				 "rfc822;A@example.org", DSN_NOTIFY_FAILURE,
 				 123};
@@ -146,7 +105,7 @@ static void test_append_and_read(void **state)
 
 static void test_values_sanitised(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct bounce_rcpt r = {"x@example.org", "", "", 0, 0};
 	struct dsn d = dsn_550;
 	struct strbuf *out = strbuf_new(STRBUF_NO_MAX);
@@ -170,7 +129,7 @@ static void test_values_sanitised(void **state)
 	strbuf_free(&out);
 }
 
-static void expect_refused(struct fixture *f, const char *text,
+static void expect_refused(struct qt_fixture *f, const char *text,
 			   const char *reason)
 {
 	struct bounce_log_entry e;
@@ -186,7 +145,7 @@ static void expect_refused(struct fixture *f, const char *text,
 
 static void test_malformed_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct bounce_log_entry e;
 	const char *good = "recipient=a@b\n" GOOD_TAIL;
 
@@ -214,7 +173,7 @@ static void test_malformed_refused(void **state)
 }
 
 /* Write raw bytes as the log of ID in queue "bounce". */
-static void write_raw(struct fixture *f, const char *text)
+static void write_raw(struct qt_fixture *f, const char *text)
 {
 	char path[600];
 	int fd;
@@ -228,7 +187,7 @@ static void write_raw(struct fixture *f, const char *text)
 
 static void test_reader_skips_bad_records(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct bounce_log *bl = NULL;
 	struct bounce_log_entry e;
 	struct strbuf *big = strbuf_new(STRBUF_NO_MAX);
@@ -261,7 +220,7 @@ static void test_reader_skips_bad_records(void **state)
 
 static void test_append_after_torn_record(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct bounce_rcpt r = {"new@example.org", "", "", 0, 0};
 	struct bounce_log *bl = NULL;
 	struct bounce_log_entry e;
@@ -306,15 +265,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_append_and_read, setup,
-					    teardown),
+					    qt_teardown),
 	    cmocka_unit_test_setup_teardown(test_values_sanitised, setup,
-					    teardown),
+					    qt_teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_refused, setup,
-					    teardown),
+					    qt_teardown),
 	    cmocka_unit_test_setup_teardown(test_reader_skips_bad_records,
-					    setup, teardown),
+					    setup, qt_teardown),
 	    cmocka_unit_test_setup_teardown(test_append_after_torn_record,
-					    setup, teardown),
+					    setup, qt_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,59 +26,15 @@
 #include "rstream.h"
 #include "strbuf.h"
 
-struct fixture {
-	char dir[256];
-	struct mail_queue *mq;
-	struct strbuf *why;
-};
+#include "queue_testutil.h"
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct mail_queue_params p = {
-		.hash_names = "deferred, defer", .hash_depth = 1,
-		.directory_sync = 1,
-	};
-	const char *tmp = getenv("TMPDIR");
-	char path[512];
-	int i;
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_queue_file.XXXXXX",
-		 tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	for (i = 0; mail_queue_names[i]; i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir,
-			 mail_queue_names[i]);
-		if (mkdir(path, 0700) < 0)
-			return -1;
-	}
-	f->why = strbuf_new(1024);
-	p.directory = f->dir;
-	if ((f->mq = mail_queue_open(&p, f->why)) == NULL)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[600];
-
-	mail_queue_close(&f->mq);
-	strbuf_free(&f->why);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
-	free(f);
-	return 0;
+	return qt_setup(state, "test_queue_file");
 }
 
 /* The names in incoming/ (not . and ..); returns the count, first in id. */
-static int list_incoming(struct fixture *f, char *id, size_t size)
+static int list_incoming(struct qt_fixture *f, char *id, size_t size)
 {
 	char path[512];
 	struct dirent *de;
@@ -98,7 +54,7 @@ static int list_incoming(struct fixture *f, char *id, size_t size)
 	return n;
 }
 
-static mode_t file_mode(struct fixture *f, const char *id)
+static mode_t file_mode(struct qt_fixture *f, const char *id)
 {
 	char path[512];
 	struct stat st;
@@ -111,7 +67,7 @@ static mode_t file_mode(struct fixture *f, const char *id)
 #define CHECK(expr) assert_int_equal((expr), 0)
 
 /* A typical message: the one test_write_read reads back. */
-static void write_message(struct fixture *f, struct queue_file *qf)
+static void write_message(struct qt_fixture *f, struct queue_file *qf)
 {
 	struct queue_rcpt r1 = {
 		.address = "alice@example.org", .orig = "Alice@Example.ORG",
@@ -145,7 +101,7 @@ struct expect {
 	unsigned seg;
 };
 
-static void read_expect(struct fixture *f, const char *id,
+static void read_expect(struct qt_fixture *f, const char *id,
 			const struct expect *want, size_t n)
 {
 	struct queue_file *qf;
@@ -199,7 +155,7 @@ static const struct expect message_records[] = {
 
 static void test_write_commit_read(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf, *rd;
 	const struct queue_file_size *sz;
 	struct queue_rec rec;
@@ -247,7 +203,7 @@ static void test_write_commit_read(void **state)
  * the labels only name it in reasons, and are cut to fit. */
 static void test_fdopen(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf;
 	struct queue_rec rec;
 	const char *long_id = "a-label-that-is-much-longer-than-any-queue-id";
@@ -307,7 +263,7 @@ static void test_fdopen(void **state)
 
 static void test_minimal_and_nosync(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct mail_queue_params p = {
 		.directory = f->dir, .hash_names = "deferred", .hash_depth = 1,
 		.directory_sync = 0,
@@ -342,7 +298,7 @@ static void test_minimal_and_nosync(void **state)
 
 static void test_field_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf;
 	struct queue_rcpt bad_orig = {.address = "ok@x", .orig = "a\nb"};
 	struct queue_rcpt bad = {.address = "a\rb"};
@@ -402,7 +358,7 @@ static void test_field_refusals(void **state)
 
 static void test_commit_refuses_incomplete_envelope(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf;
 
 	CHECK(queue_file_create(f->mq, "incoming", &qf, f->why));
@@ -420,47 +376,8 @@ static void test_commit_refuses_incomplete_envelope(void **state)
 	assert_int_equal(list_incoming(f, NULL, 0), 0);
 }
 
-/* Write a committed-looking file by hand: v, a C record with the given
- * offsets computed from the records, the records, mode 0700. */
-struct raw {
-	int type;
-	const char *data;
-};
-
-static void craft(struct fixture *f, const struct raw *recs, size_t n,
-		  char *id, size_t idsize)
-{
-	struct strbuf *sid = strbuf_new(MAIL_QUEUE_ID_MAX);
-	struct rstream *s;
-	off_t off, m_at = 0, x_at = 0;
-	size_t i;
-	int fd;
-
-	CHECK(mail_queue_enter(f->mq, "incoming", 0600, sid, &fd, f->why));
-	snprintf(id, idsize, "%s", strbuf_str(sid));
-	strbuf_free(&sid);
-	off = (off_t) (rec_size(strlen(REC_VERSION_CURRENT)) + rec_size(79));
-	for (i = 0; i < n; i++) {
-		if (recs[i].type == 'M' && m_at == 0)
-			m_at = off;
-		if (recs[i].type == 'X' && x_at == 0)
-			x_at = off;
-		off += (off_t) rec_size(strlen(recs[i].data));
-	}
-	s = rstream_fdopen(fd, 0);
-	CHECK(rec_puts(s, REC_TYPE_VERSION, REC_VERSION_CURRENT));
-	CHECK(rec_printf(s, REC_TYPE_SIZE, "%15lld %15lld %15d %15d %15d",
-			 (long long) m_at, (long long) x_at, 0, 0, 0));
-	for (i = 0; i < n; i++)
-		CHECK(rec_put(s, recs[i].type, recs[i].data,
-			      strlen(recs[i].data)));
-	CHECK(rstream_flush(s));
-	CHECK(fchmod(fd, 0700));
-	CHECK(rstream_close(&s));
-}
-
 /* Open and read to the end; the first status that is not OK, or OK. */
-static int read_all(struct fixture *f, const char *id, int flags)
+static int read_all(struct qt_fixture *f, const char *id, int flags)
 {
 	struct queue_file *qf;
 	struct queue_rec rec;
@@ -479,12 +396,12 @@ static int read_all(struct fixture *f, const char *id, int flags)
 
 #define GOOD_ENV {'T', "1 2"}, {'S', "s@x"}, {'R', "r@x"}
 
-static void expect_corrupt(struct fixture *f, const struct raw *recs,
+static void expect_corrupt(struct qt_fixture *f, const struct qt_raw *recs,
 			   size_t n, const char *reason)
 {
 	char id[64];
 
-	craft(f, recs, n, id, sizeof(id));
+	qt_craft(f, recs, n, 0, id, sizeof(id));
 	assert_int_equal(read_all(f, id, 0), QUEUE_FILE_CORRUPT);
 	if (strstr(strbuf_str(f->why), reason) == NULL)
 		fail_msg("reason \"%s\" lacks \"%s\"", strbuf_str(f->why),
@@ -495,43 +412,43 @@ static void expect_corrupt(struct fixture *f, const struct raw *recs,
 
 static void test_crafted_files(void **state)
 {
-	struct fixture *f = *state;
-	static const struct raw good[] = {
+	struct qt_fixture *f = *state;
+	static const struct qt_raw good[] = {
 		GOOD_ENV, {'M', ""}, {'N', "x"}, {'X', ""}, {'E', ""},
 	};
-	static const struct raw sender_in_content[] = {
+	static const struct qt_raw sender_in_content[] = {
 		GOOD_ENV, {'M', ""}, {'S', "t@x"}, {'X', ""}, {'E', ""},
 	};
-	static const struct raw line_in_envelope[] = {
+	static const struct qt_raw line_in_envelope[] = {
 		GOOD_ENV, {'N', "x"}, {'M', ""}, {'X', ""}, {'E', ""},
 	};
-	static const struct raw end_in_content[] = {
+	static const struct qt_raw end_in_content[] = {
 		GOOD_ENV, {'M', ""}, {'N', "x"}, {'E', ""},
 	};
-	static const struct raw no_sender[] = {
+	static const struct qt_raw no_sender[] = {
 		{'T', "1 2"}, {'M', ""}, {'X', ""}, {'E', ""},
 	};
-	static const struct raw two_senders[] = {
+	static const struct qt_raw two_senders[] = {
 		GOOD_ENV, {'S', "t@x"}, {'M', ""}, {'X', ""}, {'E', ""},
 	};
-	static const struct raw bad_time[] = {
+	static const struct qt_raw bad_time[] = {
 		{'T', "yesterday"}, {'S', "s@x"}, {'M', ""}, {'X', ""},
 		{'E', ""},
 	};
-	static const struct raw second_version[] = {
+	static const struct qt_raw second_version[] = {
 		GOOD_ENV, {'v', REC_VERSION_CURRENT}, {'M', ""}, {'X', ""},
 		{'E', ""},
 	};
-	static const struct raw ipc_only[] = {
+	static const struct qt_raw ipc_only[] = {
 		GOOD_ENV, {'m', "1"}, {'M', ""}, {'X', ""}, {'E', ""},
 	};
-	static const struct raw lf_in_rcpt[] = {
+	static const struct qt_raw lf_in_rcpt[] = {
 		{'T', "1 2"}, {'S', "s@x"}, {'R', "r@x\nS"}, {'M', ""},
 		{'X', ""}, {'E', ""},
 	};
 	char id[64];
 
-	craft(f, good, COUNT(good), id, sizeof(id));
+	qt_craft(f, good, COUNT(good), 0, id, sizeof(id));
 	assert_int_equal(read_all(f, id, 0), QUEUE_FILE_OK);
 	expect_corrupt(f, sender_in_content, COUNT(sender_in_content),
 		       "sender record in the content segment");
@@ -553,7 +470,7 @@ static void test_crafted_files(void **state)
 
 static void test_bad_header_records(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct strbuf *sid = strbuf_new(MAIL_QUEUE_ID_MAX);
 	const char *payloads[] = {"postern-queue-2", "", "postfix"};
 	struct rstream *s;
@@ -595,7 +512,7 @@ static void test_bad_header_records(void **state)
 
 static void test_incomplete(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf;
 	char id[64], path[512];
 	struct stat st;
@@ -641,7 +558,7 @@ static void test_incomplete(void **state)
 
 static void test_mark_done(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf;
 	struct queue_rec rec;
 	off_t rcpts[8], sender_at = -1;
@@ -701,7 +618,7 @@ static void test_mark_done(void **state)
  * delay warning is out, refused at any other offset. */
 static void test_warn_record(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf;
 	struct queue_rec rec;
 	off_t warn_at = -1, sender_at = -1;
@@ -754,7 +671,7 @@ static void test_warn_record(void **state)
 
 static void test_pointer_records(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct strbuf *sid = strbuf_new(MAIL_QUEUE_ID_MAX);
 	struct rstream *s;
 	struct queue_file *qf;
@@ -834,7 +751,7 @@ static void test_pointer_records(void **state)
  * message: what it leaves is never taken for a message. */
 static void test_crash_before_commit(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	char id[64];
 	pid_t pid;
 	int status, i;
@@ -889,7 +806,7 @@ static void test_crash_before_commit(void **state)
 
 static void test_write_error(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct queue_file *qf;
 	int i, failed = 0;
 
@@ -934,7 +851,7 @@ static void test_write_error(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, qt_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_write_commit_read),
 		T(test_fdopen),
