@@ -72,7 +72,8 @@ const char *__lsan_default_options(void)
 
 /* The file being written, for the signal handler and msg_fatal: a path
  * relative to the queue directory (the working directory by then). */
-static char postdrop_path[sizeof(MAIL_QUEUE_MAILDROP) + MAIL_QUEUE_ID_MAX + 2];
+static char postdrop_path[sizeof(MAIL_QUEUE_MAILDROP) + MAIL_QUEUE_ID_MAX +
+			  2 * MAIL_QUEUE_HASH_DEPTH_MAX + 2];
 static volatile sig_atomic_t postdrop_writing;
 
 static void postdrop_remove(void)
@@ -229,10 +230,12 @@ int main(int argc, char **argv)
 {
 	struct mail_queue_params params;
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+	struct strbuf *path = strbuf_new(STRBUF_NO_MAX);
 	struct mail_queue *mq;
 	struct queue_file *qf;
 	const char *conf_dir = NULL;
 	struct timespec now;
+	sigset_t sigs, saved;
 	char ident[256], id[MAIL_QUEUE_ID_MAX + 1];
 	int ch, status;
 
@@ -287,6 +290,15 @@ int main(int argc, char **argv)
 	signal(SIGTERM, postdrop_sig);
 	signal(SIGPIPE, SIG_IGN);
 	msg_set_cleanup(postdrop_remove);
+	/* No signal between the file's creation and the handler knowing
+	 * its name (sendmail stops postdrop with SIGTERM when it gives a
+	 * message up): held until then, it removes the file. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGQUIT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, &saved);
 	if (queue_file_create(mq, MAIL_QUEUE_MAILDROP, &qf, why) < 0)
 		msg_fatal_status(EX_TEMPFAIL,
 				 "cannot create a file in %s/%s: %s (is "
@@ -294,9 +306,13 @@ int main(int argc, char **argv)
 				 var_queue_directory, MAIL_QUEUE_MAILDROP,
 				 strbuf_str(why), var_setgid_group);
 	snprintf(id, sizeof(id), "%s", queue_file_id(qf));
-	snprintf(postdrop_path, sizeof(postdrop_path), "%s/%s",
-		 MAIL_QUEUE_MAILDROP, id);
+	/* The path as mail_queue lays it out (maildrop may be hashed). */
+	if (mail_queue_path(mq, path, MAIL_QUEUE_MAILDROP, id, why) < 0 ||
+	    strbuf_len(path) >= sizeof(postdrop_path))
+		msg_panic("maildrop/%s: no path: %s", id, strbuf_str(why));
+	memcpy(postdrop_path, strbuf_str(path), strbuf_len(path) + 1);
 	postdrop_writing = 1;
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	status = queue_file_time(qf, now.tv_sec, now.tv_nsec / 1000, why) < 0
@@ -327,6 +343,7 @@ int main(int argc, char **argv)
 			 "system is started");
 	}
 	mail_queue_close(&mq);
+	strbuf_free(&path);
 	strbuf_free(&why);
 	return 0;
 }
