@@ -201,6 +201,7 @@ static void cleanup_state_free(struct cleanup_state *st)
 	for (size_t i = 0; i < st->rcpt_seen_count; i++)
 		myfree(st->rcpt_seen[i]);
 	myfree(st->rcpt_seen);
+	cleanup_extract_free(st);
 }
 
 /* E arrived: write the extracted segment's own records, then commit. */

@@ -80,6 +80,12 @@ struct cleanup_state {
 	char *redirect;
 	char *filter;
 	struct strbuf *discard_reason;
+	/* CLEANUP_FLAG_EXTRACT (sendmail -t): addresses of To:, Cc:, Bcc:
+	 * ([0]) and of their Resent- forms ([1]), bounded by the header
+	 * size limit. */
+	char **extract[2];
+	size_t extract_count[2];
+	int extract_notify; /* A dsn_notify=N: their DSN NOTIFY (-t -N) */
 };
 
 /* Settings read once at start-up (cleanup.c). */
@@ -106,6 +112,8 @@ void cleanup_note_utf8(struct cleanup_state *st, const char *text, size_t len);
 void cleanup_add_rcpt(struct cleanup_state *st, const char *rcpt);
 
 /* cleanup_message.c: the content. */
+/* Free the addresses collected for CLEANUP_FLAG_EXTRACT. */
+void cleanup_extract_free(struct cleanup_state *st);
 void cleanup_message_start(struct cleanup_state *st);
 /* One N or L record; data may be changed in place (stray CR/LF). */
 void cleanup_message_piece(struct cleanup_state *st, int type, char *data,

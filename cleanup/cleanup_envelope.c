@@ -328,6 +328,18 @@ void cleanup_envelope(struct cleanup_state *st, int type, const char *data,
 			env_set(&st->filter, eq + 1);
 			return;
 		}
+		/* sendmail -t -N (through pickup): the NOTIFY of the
+		 * recipients found in the headers; not queued as such. */
+		if (strncmp(data, "dsn_notify=", 11) == 0) {
+			notify = strtol(eq + 1, &end, 10);
+			if (eq[1] == 0 || *end != 0 || notify <= 0 ||
+			    notify > 15) {
+				env_protocol_error(st, "bad dsn_notify");
+				return;
+			}
+			st->extract_notify = (int)notify;
+			return;
+		}
 		/* UNSAFE: eq points into data, so eq - data is in range. */
 		if ((size_t)(eq - data) == strlen("client_address") &&
 		    strncmp(data, "client_address", (size_t)(eq - data)) == 0)

@@ -24,6 +24,13 @@
  * set (then bare names get that domain, not $myorigin): Postfix's rule.
  * The header checks see the header as the client sent it.
  *
+ * With CLEANUP_FLAG_EXTRACT (sendmail -t) the addresses of the top-level
+ * To:, Cc: and Bcc: headers become recipients, written in the extracted
+ * segment after the content; when the message has Resent- headers only
+ * Resent-To:, Resent-Cc: and Resent-Bcc: count (RFC 5322 3.6.6, as
+ * Sendmail and Postfix do). Bcc: and Resent-Bcc: are then removed: that
+ * is what makes them blind.
+ *
  * Check actions (header_checks(5)) apply only with CLEANUP_FLAG_FILTER.
  * A REJECT or DEFER ends the checks and the writing; HOLD moves the file
  * to hold/ before the commit; DISCARD accepts the message and removes the
@@ -356,6 +363,88 @@ static void msg_write_rewritten(struct cleanup_state *st, const char *text,
 	strbuf_free(&value);
 }
 
+void cleanup_extract_free(struct cleanup_state *st)
+{
+	for (int r = 0; r < 2; r++) {
+		for (size_t i = 0; i < st->extract_count[r]; i++)
+			myfree(st->extract[r][i]);
+		myfree(st->extract[r]);
+		st->extract_count[r] = 0;
+	}
+}
+
+struct msg_extract {
+	struct cleanup_state *st;
+	int resent;
+};
+
+static int msg_extract_addr(void *ctx, const char *addr, struct strbuf *out)
+{
+	struct msg_extract *x = ctx;
+	struct cleanup_state *st = x->st;
+	size_t *n = &st->extract_count[x->resent];
+
+	(void)out;
+	if (*addr == 0)
+		return 0;
+	st->extract[x->resent] = myrealloc(
+	    st->extract[x->resent],
+	    mymalloc_mul(*n + 1, sizeof(*st->extract[x->resent])));
+	st->extract[x->resent][(*n)++] = mystrdup(addr);
+	return 0; /* keep the header as it is */
+}
+
+/* sendmail -t: collect the recipients of a top-level header. 1 if the
+ * header must not be written (Bcc:, Resent-Bcc:). */
+static int msg_extract_header(struct cleanup_state *st, const char *text,
+			      size_t len)
+{
+	static const struct {
+		const char *name;
+		int resent, blind;
+	} hdrs[] = {
+	    {"To", 0, 0},	  {"Cc", 0, 0},		{"Bcc", 0, 1},
+	    {"Resent-To", 1, 0}, {"Resent-Cc", 1, 0}, {"Resent-Bcc", 1, 1},
+	};
+	const char *colon;
+	struct strbuf *scratch;
+
+	if ((st->flags & CLEANUP_FLAG_EXTRACT) == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+		struct msg_extract x = {.st = st, .resent = hdrs[i].resent};
+
+		if (!mime_header_is(text, len, hdrs[i].name))
+			continue;
+		if ((colon = memchr(text, ':', len)) == NULL)
+			return 0;
+		scratch = strbuf_new(STRBUF_NO_MAX);
+		/* UNSAFE: colon is inside text[0..len). */
+		(void)header_addr_rewrite(colon + 1,
+					  len - (size_t)(colon + 1 - text),
+					  msg_extract_addr, &x, scratch);
+		strbuf_free(&scratch);
+		return hdrs[i].blind;
+	}
+	return 0;
+}
+
+/* Write the extracted recipients (the extracted segment has begun). */
+static void msg_extract_write(struct cleanup_state *st)
+{
+	int r = (st->hdr_seen & CLEANUP_HDR_RESENT) && st->extract_count[1]
+		    ? 1
+		    : 0;
+
+	for (size_t i = 0; i < st->extract_count[r] && st->errs == 0; i++) {
+		myfree(st->orig_rcpt);
+		myfree(st->dsn_orcpt);
+		st->dsn_notify = st->extract_notify;
+		cleanup_add_rcpt(st, st->extract[r][i]);
+	}
+	cleanup_extract_free(st);
+}
+
 static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 		       const char *text, size_t len)
 {
@@ -383,7 +472,10 @@ static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 				     "5.4.0 too many hops");
 			return;
 		}
-		if (msg_drop_header(text, len))
+		/* Before message_drop_headers, which names Bcc: by default:
+		 * its recipients must be collected first. */
+		if (msg_extract_header(st, text, len) ||
+		    msg_drop_header(text, len))
 			return;
 	}
 	maps = is_mime			   ? cleanup_mime_header_maps
@@ -610,4 +702,6 @@ void cleanup_message_end(struct cleanup_state *st)
 	mime_state_free(&st->mime);
 	if (st->errs == 0 && queue_file_extracted(st->qf, st->why) < 0)
 		cleanup_write_error(st);
+	if (st->errs == 0 && (st->flags & CLEANUP_FLAG_EXTRACT))
+		msg_extract_write(st);
 }

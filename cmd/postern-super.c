@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "cleanup_clnt.h"
+#include "cleanup_copy.h"
 #include "mail_conf.h"
 #include "mail_params.h"
 #include "mail_queue.h"
@@ -317,97 +318,6 @@ out:
 	return ret;
 }
 
-/* The O, o and n records of the next recipient. They come before its R
- * and are held back until the R shows whether the recipient is still to
- * be delivered (R) or done (D). One slot per type: the last one wins, as
- * in cleanup. */
-static const int rcpt_extra_types[] = {REC_TYPE_DSN_ORCPT, REC_TYPE_DSN_NOTIFY,
-				       REC_TYPE_ORCP};
-#define RCPT_EXTRA (sizeof(rcpt_extra_types) / sizeof(rcpt_extra_types[0]))
-
-static void rcpt_extra_reset(struct strbuf **extra, int *have)
-{
-	for (size_t i = 0; i < RCPT_EXTRA; i++) {
-		strbuf_reset(extra[i]);
-		have[i] = 0;
-	}
-}
-
-/* Copy the message open in qf to cleanup: everything a new queue file
- * needs, and the recipients that are not done. */
-static int requeue_copy(struct queue_file *qf, struct cleanup_clnt *cc,
-			struct strbuf *why)
-{
-	struct strbuf *extra[RCPT_EXTRA];
-	int have[RCPT_EXTRA] = {0};
-	struct queue_rec rec;
-	int status, rcpts = 0;
-
-	for (size_t i = 0; i < RCPT_EXTRA; i++)
-		extra[i] = strbuf_new(REC_ADDR_MAX);
-	while ((status = queue_file_read(qf, &rec, why)) == QUEUE_FILE_OK &&
-	       rec.type != REC_TYPE_EOF) {
-		switch (rec.type) {
-		case REC_TYPE_ORCP:
-		case REC_TYPE_DSN_ORCPT:
-		case REC_TYPE_DSN_NOTIFY:
-			for (size_t i = 0; i < RCPT_EXTRA; i++) {
-				if (rcpt_extra_types[i] != rec.type)
-					continue;
-				/* The reader bounds these at REC_ADDR_MAX. */
-				strbuf_reset(extra[i]);
-				(void)strbuf_append(extra[i], rec.data,
-						    rec.len);
-				have[i] = 1;
-			}
-			continue;
-		case REC_TYPE_RCPT:
-			for (size_t i = 0; i < RCPT_EXTRA; i++)
-				if (have[i])
-					cleanup_clnt_rec(cc,
-							 rcpt_extra_types[i],
-							 strbuf_str(extra[i]),
-							 strbuf_len(extra[i]));
-			rcpt_extra_reset(extra, have);
-			cleanup_clnt_rec(cc, rec.type, rec.data, rec.len);
-			rcpts++;
-			continue;
-		case REC_TYPE_DONE:
-		case REC_TYPE_DRCP:
-			rcpt_extra_reset(extra, have);
-			continue;
-		case REC_TYPE_TIME:
-		case REC_TYPE_FULL:
-		case REC_TYPE_FROM:
-		case REC_TYPE_ATTR:
-		case REC_TYPE_DSN_ENVID:
-		case REC_TYPE_DSN_RET:
-		case REC_TYPE_VERP:
-		case REC_TYPE_MESG:
-		case REC_TYPE_XTRA:
-			cleanup_clnt_rec(cc, rec.type, rec.data, rec.len);
-			continue;
-		case REC_TYPE_NORM:
-		case REC_TYPE_CONT:
-			if (rec.segment == REC_SEG_CONTENT)
-				cleanup_clnt_rec(cc, rec.type, rec.data,
-						 rec.len);
-			continue;
-		default:
-			/* Queue-manager state (warning time, create time,
-			 * padding, ...) belongs to the old file. */
-			continue;
-		}
-	}
-	for (size_t i = 0; i < RCPT_EXTRA; i++)
-		strbuf_free(&extra[i]);
-	if (status != QUEUE_FILE_OK)
-		return -1;
-	if (rcpts == 0)
-		return strbuf_why(why, "no recipient is left to deliver");
-	return 0;
-}
-
 static int op_requeue(const char *queue, const char *id)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
@@ -441,7 +351,7 @@ static int op_requeue(const char *queue, const char *id)
 		goto out;
 	}
 	snprintf(new_id, sizeof(new_id), "%s", cleanup_clnt_queue_id(cc));
-	if (requeue_copy(qf, cc, why) < 0) {
+	if (cleanup_copy(qf, cc, CLEANUP_COPY_QUEUE, why) < 0) {
 		/* cleanup removes its file when we hang up without E. */
 		cleanup_clnt_abort(&cc);
 		msg_warn("%s: not requeued: %s", id, strbuf_str(why));

@@ -197,9 +197,16 @@ static int rcpt_from_values(struct deliver_request *req,
 	if (*rcpt->address == 0)
 		return strbuf_why(why, "%s: delivery request: empty recipient",
 				  req->queue_id);
-	if (rcpt->offset <= 0 || rcpt->offset >= req->data_offset)
+	/* Recipients live in the envelope, or (sendmail -t: cleanup found
+	 * them in the headers) in the extracted segment after the content,
+	 * which takes at least data_size bytes of the file.
+	 * queue_file_mark_done still checks that an R or D is there. */
+	if (rcpt->offset <= 0 ||
+	    (rcpt->offset >= req->data_offset &&
+	     rcpt->offset <= req->data_offset + req->data_size))
 		return strbuf_why(why, "%s: delivery request: recipient "
-				  "offset %jd outside the envelope",
+				  "offset %jd outside the envelope and the "
+				  "extracted segment",
 				  req->queue_id, (intmax_t)rcpt->offset);
 	if (rcpt->dsn_notify < 0 || rcpt->dsn_notify > 15)
 		return strbuf_why(why, "%s: delivery request: bad notify",

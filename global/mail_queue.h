@@ -43,6 +43,11 @@ struct strbuf;
 /* File modes carry state: a queue file is complete only at 0700. */
 #define MAIL_QUEUE_STAT_WRITING 0600
 #define MAIL_QUEUE_STAT_READY 0700
+/* A complete maildrop file: owner bits as READY, and readable by pickup,
+ * which runs as mail_owner while the file belongs to the submitting user
+ * (postdrop is only setgid). While postdrop writes, the file is 0600, so
+ * pickup cannot even open it. */
+#define MAIL_QUEUE_STAT_MAILDROP_READY 0744
 
 /* Longest ID (with room to spare: 11 + 4 + 1 + 12 for 64-bit values). */
 #define MAIL_QUEUE_ID_MAX 32

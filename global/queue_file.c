@@ -480,7 +480,9 @@ int queue_file_commit(struct queue_file **qfp, struct strbuf *why)
 	    rstream_flush(qf->stream) < 0)
 		goto sys_fail;
 	step = "mark complete";
-	if (fchmod(qf->fd, MAIL_QUEUE_STAT_READY) < 0)
+	if (fchmod(qf->fd, strcmp(qf->queue, MAIL_QUEUE_MAILDROP) == 0
+			       ? MAIL_QUEUE_STAT_MAILDROP_READY
+			       : MAIL_QUEUE_STAT_READY) < 0)
 		goto sys_fail;
 	step = "fsync";
 	if (fsync(qf->fd) < 0)

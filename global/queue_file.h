@@ -127,7 +127,7 @@ int queue_file_requeue(struct queue_file *qf, const char *queue,
 
 /* Finish the file and make it durable: write what segment ends are
  * missing and E, flush, rewrite the size record in place, fchmod 0700
- * (the complete mark), fsync the file, fsync its directory (when
+ * (the complete mark; 0744 in maildrop/), fsync the file, fsync its directory (when
  * queue_directory_sync is on), close. Only a 0 return means "queued".
  * On -1 the file has been removed. Frees *qfp either way. */
 int queue_file_commit(struct queue_file **qfp, struct strbuf *why);

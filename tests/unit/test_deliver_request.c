@@ -165,7 +165,7 @@ static void test_refused(void **state)
 	req.rcpt_count = 1;
 	refused(&req, "CR LF in an address");
 	bad[0] = rcpts[0];
-	bad[0].offset = 5000; /* past the content offset */
+	bad[0].offset = 1000; /* inside the content (400 + 1234 bytes) */
 	refused(&req, "recipient offset in the content");
 	req = sample();
 	refused_cut(&req, 10, "recipient list cut short");
