@@ -131,7 +131,8 @@ static int allowed(const char *list, enum local_origin origin)
 }
 
 /* Split an alias or .forward value into items: commas (and newlines)
- * separate them except inside double quotes, which are removed; '#'
+ * separate them except inside double quotes, which are removed along
+ * with the backslash of a quoted pair inside them; '#'
  * starts a comment at the start of a line. Caller frees. */
 static char **split_items(const char *value, size_t *count)
 {
@@ -151,6 +152,11 @@ static char **split_items(const char *value, size_t *count)
 			continue;
 		}
 		line_start = *p == '\n';
+		if (quoted && *p == '\\' && p[1] != 0) {
+			/* RFC 5322 quoted-pair: "|echo \"x\"" */
+			strbuf_putc(cur, *++p);
+			continue;
+		}
 		if (*p == '"') {
 			quoted = !quoted;
 			continue;
