@@ -280,7 +280,7 @@ int mailbox_mbox(const char *path, const struct mailbox_opts *opts,
 	struct strbuf *lock = NULL;
 	struct stat st;
 	off_t written, limit = 0;
-	int fd, ret = MAILBOX_OK;
+	int fd, ret = fail(status, "2.0.0", MAILBOX_OK);
 
 	if (opts->locks & MAILBOX_LOCK_DOTLOCK) {
 		lock = strbuf_new(PATH_MAX);
@@ -477,7 +477,7 @@ int mailbox_maildir(const char *dir, const struct mailbox_opts *opts,
 		(void)unlinkat(new, name, 0);
 		goto out;
 	}
-	ret = MAILBOX_OK;
+	ret = fail(status, "2.0.0", MAILBOX_OK);
 out:
 	if (fd >= 0)
 		close(fd);

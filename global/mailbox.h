@@ -75,9 +75,10 @@ struct mailbox_opts {
  * *written counts the bytes written. */
 int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags,
 		 off_t limit, off_t *written, struct strbuf *why);
-/* Append to the mbox file path (created 0600 when missing). MAILBOX_OK,
- * or MAILBOX_DEFER / MAILBOX_BOUNCE with an enhanced status code ("4.2.0")
- * in status (DSN_STATUS_MAX bytes) and the reason in why. */
+/* Append to the mbox file path (created 0600 when missing). MAILBOX_OK
+ * ("2.0.0" in status), or MAILBOX_DEFER / MAILBOX_BOUNCE with an enhanced
+ * status code ("4.2.0") in status (DSN_STATUS_MAX bytes) and the reason
+ * in why. */
 int mailbox_mbox(const char *path, const struct mailbox_opts *opts,
 		 const struct mailbox_msg *msg, char *status,
 		 struct strbuf *why);
