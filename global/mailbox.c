@@ -195,6 +195,7 @@ static int dotlock_take(const char *lock, const struct mailbox_opts *opts,
 			struct strbuf *why)
 {
 	int attempts = opts->lock_attempts > 0 ? opts->lock_attempts : 1;
+	int removed = 0;
 
 	for (int i = 0; i < attempts; i++) {
 		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
@@ -213,7 +214,10 @@ static int dotlock_take(const char *lock, const struct mailbox_opts *opts,
 		if (lstat(lock, &st) == 0 &&
 		    time(NULL) - st.st_mtime > opts->stale_lock_time) {
 			msg_warn("removing stale lock file %s", lock);
-			(void)unlink(lock);
+			/* Removing a stale lock costs no attempt, but a lock
+			 * that keeps coming back old is not stale. */
+			if (unlink(lock) == 0 && removed++ < 2)
+				i--;
 			continue;
 		}
 		if (i + 1 < attempts)
