@@ -39,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -78,6 +79,8 @@ struct local_state {
 	struct local_msg m;
 	struct local_result res; /* the worst so far */
 	int have_res;
+	size_t idx; /* of the recipient in the request */
+	int passed; /* handed to mailbox_transport's agent */
 	char **fwd; /* addresses to forward */
 	size_t fwd_count;
 	size_t items;
@@ -481,9 +484,51 @@ static int default_privs(struct local_privs *p)
 	return 0;
 }
 
-static enum deliver_outcome pass_result;
-static size_t pass_idx;
-static int pass_done;
+/* luser_relay with $user, $extension, $domain, $local and $recipient
+ * (or ${name}) replaced by the parts of the recipient. Caller frees. */
+static char *luser_relay(const struct local_msg *m)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} vars[] = {
+	    {"user", offsetof(struct local_msg, user)},
+	    {"extension", offsetof(struct local_msg, extension)},
+	    {"domain", offsetof(struct local_msg, domain)},
+	    {"local", offsetof(struct local_msg, local)},
+	    {"recipient", offsetof(struct local_msg, recipient)},
+	};
+	struct strbuf *out = strbuf_new(STRBUF_NO_MAX);
+	char *result;
+
+	for (const char *p = var_luser_relay; *p; p++) {
+		int brace = p[0] == '$' && p[1] == '{';
+		size_t i, n;
+
+		if (*p != '$') {
+			strbuf_putc(out, *p);
+			continue;
+		}
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+			n = strlen(vars[i].name);
+			if (strncmp(p + 1 + brace, vars[i].name, n) == 0 &&
+			    (!brace || p[2 + n] == '}'))
+				break;
+		}
+		if (i == sizeof(vars) / sizeof(vars[0])) {
+			strbuf_putc(out, *p);
+			continue;
+		}
+		/* UNSAFE: off is a member offset of struct local_msg that
+		 * holds a const char *. */
+		strbuf_puts(out, *(const char *const *)((const char *)m +
+							vars[i].off));
+		p += n + (brace ? 2 : 0);
+	}
+	result = strbuf_export(out);
+	strbuf_free(&out);
+	return result;
+}
 
 /* The user's own mailbox (step 5), or .forward first (step 4). */
 static void deliver_user(struct local_state *s, const char *user, int depth,
@@ -503,7 +548,7 @@ static void deliver_user(struct local_state *s, const char *user, int depth,
 		} else if (*var_luser_relay && depth == 0) {
 			s->fwd = myreallocarray(s->fwd, s->fwd_count + 1,
 						sizeof(*s->fwd));
-			s->fwd[s->fwd_count++] = mystrdup(var_luser_relay);
+			s->fwd[s->fwd_count++] = luser_relay(&s->m);
 		} else {
 			strbuf_printf(r.text, "unknown user: \"%s\"", user);
 			merge(s, "5.1.1", strbuf_str(r.text));
@@ -539,8 +584,8 @@ static void deliver_user(struct local_state *s, const char *user, int depth,
 		}
 	}
 	if (*var_mailbox_transport) {
-		pass_done = 1;
-		pass_result = pass(s, pass_idx);
+		s->passed = 1;
+		(void)pass(s, s->idx);
 		goto out;
 	}
 	if (*var_mailbox_command) {
@@ -593,7 +638,8 @@ static int delivered_already(struct deliver_request *req, const char *rcpt,
 			in_content = rec.type == REC_TYPE_MESG;
 			continue;
 		}
-		if (rec.type == REC_TYPE_XTRA || rec.len == 0)
+		if (rec.type == REC_TYPE_XTRA ||
+		    (rec.type == REC_TYPE_NORM && rec.len == 0))
 			break; /* the end of the headers */
 		if (rec.type != REC_TYPE_NORM)
 			continue;
@@ -641,8 +687,7 @@ static void local_deliver_one(struct deliver_request *req, size_t i,
 	s.m = (struct local_msg){.req = req, .recipient = addr, .user = user,
 				 .extension = ext ? ext : "", .local = local,
 				 .domain = at ? at + 1 : ""};
-	pass_done = 0;
-	pass_idx = i;
+	s.idx = i;
 
 	if ((rc = delivered_already(req, addr, why)) < 0) {
 		merge(&s, "4.3.0", strbuf_str(why));
@@ -678,7 +723,7 @@ static void local_deliver_one(struct deliver_request *req, size_t i,
 		if (!(s.have_res && s.res.status[0] == '4'))
 			forward(&s);
 	}
-	if (pass_done && !s.have_res) {
+	if (s.passed && !s.have_res) {
 		/* mailbox_transport settled it; nothing else to say. */
 	} else {
 		const char *status = s.have_res ? s.res.status : "4.3.0";
@@ -695,7 +740,7 @@ static void local_deliver_one(struct deliver_request *req, size_t i,
 		    .mname = "",
 		};
 
-		if (pass_done && req->rcpt[i].outcome != DELIVER_RCPT_PENDING)
+		if (s.passed && req->rcpt[i].outcome != DELIVER_RCPT_PENDING)
 			msg_warn("%s: %s: delivered by mailbox_transport and "
 				 "also to: %s", req->queue_id, addr,
 				 dsn.reason);

@@ -354,3 +354,58 @@ def test_mailbox_transport_lmtp_to_dovecot(instance, dovecot_for):
                       (u.pw_name, re.escape(HOST)))
     # Settled once, by lmtp; the message leaves the queue.
     instance.wait_log(r": removed", 15)
+
+
+def test_luser_relay_and_mailbox_command(instance, users, spool):
+    a = users.add("a")
+    b = users.add("b")
+    configure(instance, f"mail_spool_directory = {spool}\n"
+                        "local_recipient_maps =\n"
+                        f"luser_relay = {a.pw_name}+$user\n"
+                        "recipient_delimiter = +\n"
+                        # Runs as the recipient, message on stdin.
+                        "mailbox_command = /bin/sh -c 'cat > \"$HOME/cmd.out\"'\n")
+    start(instance)
+    send(instance, [f"ghost@{HOST}"], body="for nobody here\n")
+    out = os.path.join(a.pw_dir, "cmd.out")
+    wait_for(instance, lambda: os.path.exists(out) and
+             "for nobody here" in open(out).read(), what="relayed to a")
+    text = open(out).read()
+    assert f"Delivered-To: {a.pw_name}+ghost@{HOST}" in text
+    assert os.stat(out).st_uid == a.pw_uid
+    send(instance, [f"{b.pw_name}@{HOST}"], body="to b's command\n")
+    out = os.path.join(b.pw_dir, "cmd.out")
+    wait_for(instance, lambda: os.path.exists(out) and
+             "to b's command" in open(out).read(), what="b's command")
+    assert os.stat(out).st_uid == b.pw_uid
+
+
+def test_command_exit_status_and_restrictions(instance, users, spool):
+    a = users.add("a")
+    data = configure(instance, f"mail_spool_directory = {spool}\n")
+    aliases = os.path.join(data, "aliases")
+    build_aliases(instance, aliases,
+                  "tempfail: |\"exit 75\"\n"
+                  "nouser: |\"echo no such mailbox; exit 67\"\n")
+    instance.write_main(open(os.path.join(instance.etc, "main.cf")).read()
+                        .replace("alias_maps =\n", "")
+                        + f"alias_maps = hash:{aliases}\n")
+    # Commands from .forward are not allowed with this setting.
+    instance.write_main(open(os.path.join(instance.etc, "main.cf")).read()
+                        + "allow_mail_to_commands = alias\n")
+    fwd = os.path.join(a.pw_dir, ".forward")
+    with open(fwd, "w") as f:
+        f.write(f"|touch {a.pw_dir}/ran\n")
+    os.chown(fwd, a.pw_uid, a.pw_gid)
+    start(instance)
+    send(instance, [f"tempfail@{HOST}"])
+    instance.wait_log(r"to=<tempfail@%s>.*dsn=4\.3\.0, status=deferred "
+                      r"\(command exit 75: exit status 75\)" % re.escape(HOST))
+    send(instance, [f"nouser@{HOST}"])
+    instance.wait_log(r"to=<nouser@%s>.*dsn=5\.1\.1, status=bounced "
+                      r"\(command .*exit status 67: no such mailbox" %
+                      re.escape(HOST))
+    send(instance, [f"{a.pw_name}@{HOST}"])
+    instance.wait_log(r"to=<%s@%s>.*dsn=5\.7\.1, status=bounced \(mail to "
+                      r"command is restricted" % (a.pw_name, re.escape(HOST)))
+    assert not os.path.exists(os.path.join(a.pw_dir, "ran"))
