@@ -86,8 +86,8 @@ static void out_puts(struct out *o, const char *s)
 	out_put(o, s, strlen(s));
 }
 
-int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags,
-		 off_t limit, off_t *written, struct strbuf *why)
+int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags, off_t limit,
+		 off_t *written, struct strbuf *why)
 {
 	struct out o = {.fd = fd, .limit = limit};
 	struct queue_rec rec;
@@ -101,7 +101,8 @@ int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags,
 		char date[64];
 		struct tm tm;
 
-		/* asctime layout without its newline, as mbox readers expect. */
+		/* asctime layout without its newline, as mbox readers expect.
+		 */
 		strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y",
 			 localtime_r(&now, &tm));
 		out_puts(&o, "From ");
@@ -125,14 +126,17 @@ int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags,
 		if (st != QUEUE_FILE_OK)
 			goto out;
 		if (rec.type == REC_TYPE_EOF) {
-			strbuf_why(why, "%s: queue file ends before the "
-				   "content does", msg->queue_id);
+			strbuf_why(why,
+				   "%s: queue file ends before the "
+				   "content does",
+				   msg->queue_id);
 			goto out;
 		}
 		if (!in_content) {
 			if (rec.type == REC_TYPE_MESG) {
 				if (rec.offset != msg->data_offset) {
-					strbuf_why(why, "%s: content is not "
+					strbuf_why(why,
+						   "%s: content is not "
 						   "where the request says",
 						   msg->queue_id);
 					goto out;
@@ -166,10 +170,11 @@ int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags,
 	out_flush(&o);
 	if (o.error) {
 		errno = o.error;
-		strbuf_why(why, "%s", o.error == EFBIG && limit > 0
-					  ? "message would exceed the size "
-					    "limit"
-					  : strerror(o.error));
+		strbuf_why(why, "%s",
+			   o.error == EFBIG && limit > 0
+			       ? "message would exceed the size "
+				 "limit"
+			       : strerror(o.error));
 		errno = o.error;
 		goto out;
 	}
@@ -198,9 +203,9 @@ static int dotlock_take(const char *lock, const struct mailbox_opts *opts,
 	int removed = 0;
 
 	for (int i = 0; i < attempts; i++) {
-		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-					O_NOFOLLOW,
-			      0600);
+		int fd = open(
+		    lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
 		struct stat st;
 
 		if (fd >= 0) {
@@ -227,8 +232,8 @@ static int dotlock_take(const char *lock, const struct mailbox_opts *opts,
 	return -1;
 }
 
-static int fcntl_take(int fd, const struct mailbox_opts *opts,
-		      const char *path, struct strbuf *why)
+static int fcntl_take(int fd, const struct mailbox_opts *opts, const char *path,
+		      struct strbuf *why)
 {
 	int attempts = opts->lock_attempts > 0 ? opts->lock_attempts : 1;
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
@@ -252,8 +257,8 @@ static int mbox_open(const char *path, const struct mailbox_opts *opts,
 		     struct strbuf *why)
 {
 	for (int i = 0; i < 2; i++) {
-		int fd = safe_open(path, O_WRONLY | O_APPEND, 0, opts->uid,
-				   why);
+		int fd =
+		    safe_open(path, O_WRONLY | O_APPEND, 0, opts->uid, why);
 
 		if (fd >= 0 || errno != ENOENT)
 			return fd;
@@ -342,16 +347,16 @@ int mailbox_mbox(const char *path, const struct mailbox_opts *opts,
 		if (ftruncate(fd, st.st_size) < 0 || fsync(fd) < 0)
 			msg_error("%s: cannot truncate %s back to %lld bytes: "
 				  "%m",
-				  msg->queue_id, path,
-				  (long long)st.st_size);
+				  msg->queue_id, path, (long long)st.st_size);
 		if (err == EFBIG && limit > 0)
 			ret = fail(status, "5.2.2", MAILBOX_BOUNCE);
 		else
-			ret = fail(status, err == ENOSPC || err == EDQUOT ||
-						   err == EFBIG
-					       ? "4.2.2"
-					       : "4.2.0",
-				   MAILBOX_DEFER);
+			ret =
+			    fail(status,
+				 err == ENOSPC || err == EDQUOT || err == EFBIG
+				     ? "4.2.2"
+				     : "4.2.0",
+				 MAILBOX_DEFER);
 	}
 close:
 	close(fd); /* releases the fcntl lock */
@@ -410,9 +415,21 @@ int mailbox_maildir(const char *dir, const struct mailbox_opts *opts,
 	while (len > 1 && path[len - 1] == '/')
 		path[--len] = 0;
 	top = dir_open(AT_FDCWD, path);
+	if (top < 0 && errno == ENOENT && opts->make_parents) {
+		/* As the mailbox owner: only where the owner may write. */
+		for (char *p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+			*p = 0;
+			if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+				*p = '/';
+				break;
+			}
+			*p = '/';
+		}
+		top = dir_open(AT_FDCWD, path);
+	}
 	if (top < 0 || dir_owned(top, opts) < 0) {
 		strbuf_why(why, "cannot use Maildir %s: %s", path,
-			   errno == ELOOP ? "it is a symbolic link"
+			   errno == ELOOP   ? "it is a symbolic link"
 			   : errno == EPERM ? "not owned by the recipient"
 					    : strerror(errno));
 		if (errno == ELOOP || errno == EPERM || errno == ENOTDIR)
@@ -441,10 +458,9 @@ int mailbox_maildir(const char *dir, const struct mailbox_opts *opts,
 		snprintf(name, sizeof(name), "%lld.M%ldP%ld_%u.%s",
 			 (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
 			 counter++, host);
-		fd = openat(tmp, name,
-			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				O_CLOEXEC,
-			    0600);
+		fd = openat(
+		    tmp, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			break;
 		if (errno != EEXIST || tries >= 10) {

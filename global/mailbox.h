@@ -33,17 +33,18 @@ struct queue_file;
 struct strbuf;
 
 /* What mailbox_copy writes besides the content. */
-#define MAILBOX_COPY_FROM_LINE	 (1 << 0) /* "From sender date" first */
-#define MAILBOX_COPY_QUOTE	 (1 << 1) /* ">From " quoting of content */
+#define MAILBOX_COPY_FROM_LINE (1 << 0)	  /* "From sender date" first */
+#define MAILBOX_COPY_QUOTE (1 << 1)	  /* ">From " quoting of content */
 #define MAILBOX_COPY_RETURN_PATH (1 << 2) /* Return-Path: <sender> */
-#define MAILBOX_COPY_DELIVERED	 (1 << 3) /* Delivered-To: recipient */
-#define MAILBOX_COPY_BLANK	 (1 << 4) /* an empty line at the end */
-#define MAILBOX_COPY_MBOX                                                     \
+#define MAILBOX_COPY_DELIVERED (1 << 3)	  /* Delivered-To: recipient */
+#define MAILBOX_COPY_BLANK (1 << 4)	  /* an empty line at the end */
+#define MAILBOX_COPY_MBOX                                                      \
 	(MAILBOX_COPY_FROM_LINE | MAILBOX_COPY_QUOTE |                         \
-	 MAILBOX_COPY_RETURN_PATH | MAILBOX_COPY_DELIVERED | MAILBOX_COPY_BLANK)
+	 MAILBOX_COPY_RETURN_PATH | MAILBOX_COPY_DELIVERED |                   \
+	 MAILBOX_COPY_BLANK)
 
 /* Locks taken on an mbox file. */
-#define MAILBOX_LOCK_FCNTL   (1 << 0)
+#define MAILBOX_LOCK_FCNTL (1 << 0)
 #define MAILBOX_LOCK_DOTLOCK (1 << 1)
 
 /* The message to write. qf must be freshly opened (nothing read yet). */
@@ -56,25 +57,26 @@ struct mailbox_msg {
 };
 
 /* Results of the delivery functions. */
-#define MAILBOX_OK	0
-#define MAILBOX_DEFER	(-1) /* try later (lock busy, I/O error) */
-#define MAILBOX_BOUNCE	(-2) /* will not work later either (too big) */
+#define MAILBOX_OK 0
+#define MAILBOX_DEFER (-1)  /* try later (lock busy, I/O error) */
+#define MAILBOX_BOUNCE (-2) /* will not work later either (too big) */
 
 struct mailbox_opts {
-	uid_t uid;	  /* owner an existing file must have ((uid_t)-1:
-			   * any); new files */
-	gid_t gid;	  /* are given uid/gid when the process is root */
-	int locks;	  /* MAILBOX_LOCK_* (mbox only) */
-	off_t size_limit; /* largest mbox file after the append, 0: none */
-	int lock_attempts; /* bounded waits for a busy lock (1 s each) */
+	uid_t uid;	     /* owner an existing file must have ((uid_t)-1:
+			      * any); new files */
+	gid_t gid;	     /* are given uid/gid when the process is root */
+	int locks;	     /* MAILBOX_LOCK_* (mbox only) */
+	off_t size_limit;    /* largest mbox file after the append, 0: none */
+	int lock_attempts;   /* bounded waits for a busy lock (1 s each) */
 	int stale_lock_time; /* seconds after which a dotlock is removed */
+	int make_parents;    /* Maildir: make missing parent directories */
 };
 
 /* Copy the message from msg->qf to fd with what flags ask for; at most
  * limit bytes (0: any), else -1 with errno EFBIG. 0 or -1 and a reason;
  * *written counts the bytes written. */
-int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags,
-		 off_t limit, off_t *written, struct strbuf *why);
+int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags, off_t limit,
+		 off_t *written, struct strbuf *why);
 /* Append to the mbox file path (created 0600 when missing). MAILBOX_OK
  * ("2.0.0" in status), or MAILBOX_DEFER / MAILBOX_BOUNCE with an enhanced
  * status code ("4.2.0") in status (DSN_STATUS_MAX bytes) and the reason

@@ -91,8 +91,8 @@ struct queue_file *local_queue_open(struct deliver_request *req,
 {
 	struct queue_file *qf = NULL;
 
-	if (queue_file_open(local_queue, req->queue_name, req->queue_id, 0,
-			    &qf, why) != QUEUE_FILE_OK)
+	if (queue_file_open(local_queue, req->queue_name, req->queue_id, 0, &qf,
+			    why) != QUEUE_FILE_OK)
 		return NULL;
 	return qf;
 }
@@ -100,11 +100,10 @@ struct queue_file *local_queue_open(struct deliver_request *req,
 /* Keep the worse of the result so far and r: 4 beats 5 beats 2. */
 static void merge(struct local_state *s, const char *status, const char *text)
 {
-	static const int rank[10] = {['2'-'0'] = 0, ['5'-'0'] = 1,
-				     ['4'-'0'] = 2};
-	int r_new = status[0] >= '2' && status[0] <= '5'
-			? rank[status[0] - '0']
-			: 2;
+	static const int rank[10] = {
+	    ['2' - '0'] = 0, ['5' - '0'] = 1, ['4' - '0'] = 2};
+	int r_new =
+	    status[0] >= '2' && status[0] <= '5' ? rank[status[0] - '0'] : 2;
 	int r_old = s->have_res ? rank[s->res.status[0] - '0'] : -1;
 
 	if (msg_verbose)
@@ -219,7 +218,8 @@ static void expand(struct local_state *s, const char *value,
 		}
 		if (item[0] == '|') {
 			if (!allowed(var_allow_mail_to_commands, origin)) {
-				strbuf_printf(r.text, "mail to command is "
+				strbuf_printf(r.text,
+					      "mail to command is "
 					      "restricted (%s)",
 					      origin_name[origin]);
 				merge(s, "5.7.1", strbuf_str(r.text));
@@ -230,7 +230,8 @@ static void expand(struct local_state *s, const char *value,
 			merge_result(s, &r);
 		} else if (item[0] == '/') {
 			if (!allowed(var_allow_mail_to_files, origin)) {
-				strbuf_printf(r.text, "mail to file is "
+				strbuf_printf(r.text,
+					      "mail to file is "
 					      "restricted (%s)",
 					      origin_name[origin]);
 				merge(s, "5.7.1", strbuf_str(r.text));
@@ -247,8 +248,9 @@ static void expand(struct local_state *s, const char *value,
 			while (isspace((unsigned char)*path))
 				path++;
 			if (*path != '/') {
-				merge(s, "5.3.5", ":include: needs an "
-						  "absolute path");
+				merge(s, "5.3.5",
+				      ":include: needs an "
+				      "absolute path");
 				continue;
 			}
 			rc = local_run_read(privs, path, (uid_t)-1, &text, &r);
@@ -256,8 +258,10 @@ static void expand(struct local_state *s, const char *value,
 				merge_result(s, &r);
 			} else if (rc == 0) {
 				strbuf_set(r.text, "");
-				strbuf_printf(r.text, ":include: %s: no such "
-					      "file", path);
+				strbuf_printf(r.text,
+					      ":include: %s: no such "
+					      "file",
+					      path);
 				merge(s, "5.3.5", strbuf_str(r.text));
 			} else {
 				expand(s, text, ORIGIN_INCLUDE, privs, NULL,
@@ -309,8 +313,8 @@ static void forward(struct local_state *s)
 	}
 	snprintf(id, sizeof(id), "%s", cleanup_clnt_queue_id(cc));
 	gettimeofday(&tv, NULL);
-	(void)cleanup_clnt_printf(cc, REC_TYPE_TIME, "%ld %ld",
-				  (long)tv.tv_sec, (long)tv.tv_usec);
+	(void)cleanup_clnt_printf(cc, REC_TYPE_TIME, "%ld %ld", (long)tv.tv_sec,
+				  (long)tv.tv_usec);
 	(void)cleanup_clnt_rec(cc, REC_TYPE_FROM, req->sender,
 			       strlen(req->sender));
 	for (size_t i = 0; i < s->fwd_count; i++)
@@ -324,9 +328,9 @@ static void forward(struct local_state *s)
 		st = queue_file_read(qf, &rec, why);
 		if (st != QUEUE_FILE_OK || rec.type == REC_TYPE_EOF) {
 			cleanup_clnt_abort(&cc);
-			merge(s, "4.3.0", st != QUEUE_FILE_OK
-					      ? strbuf_str(why)
-					      : "queue file ends early");
+			merge(s, "4.3.0",
+			      st != QUEUE_FILE_OK ? strbuf_str(why)
+						  : "queue file ends early");
 			goto out;
 		}
 		if (!in_content) {
@@ -336,8 +340,7 @@ static void forward(struct local_state *s)
 		if (rec.type == REC_TYPE_XTRA)
 			break;
 		if (rec.type == REC_TYPE_NORM || rec.type == REC_TYPE_CONT)
-			(void)cleanup_clnt_rec(cc, rec.type, rec.data,
-					       rec.len);
+			(void)cleanup_clnt_rec(cc, rec.type, rec.data, rec.len);
 	}
 	(void)cleanup_clnt_rec(cc, REC_TYPE_XTRA, "", 0);
 	strbuf_reset(line);
@@ -347,18 +350,18 @@ static void forward(struct local_state *s)
 		strbuf_printf(why, "cannot forward: %s",
 			      strbuf_len(line) ? strbuf_str(line)
 					       : "cleanup failed");
-		merge(s, (st & (CLEANUP_STAT_DEFER | CLEANUP_STAT_WRITE |
-				CLEANUP_STAT_BAD))
-			     ? "4.3.0"
-			     : "5.3.0",
+		merge(s,
+		      (st & (CLEANUP_STAT_DEFER | CLEANUP_STAT_WRITE |
+			     CLEANUP_STAT_BAD))
+			  ? "4.3.0"
+			  : "5.3.0",
 		      strbuf_str(why));
 		goto out;
 	}
 	strbuf_reset(why);
 	strbuf_printf(why, "forwarded as %s", id);
-	msg_info("%s: %s: %s to %zu address%s", req->queue_id,
-		 s->m.recipient, strbuf_str(why), s->fwd_count,
-		 s->fwd_count == 1 ? "" : "es");
+	msg_info("%s: %s: %s to %zu address%s", req->queue_id, s->m.recipient,
+		 strbuf_str(why), s->fwd_count, s->fwd_count == 1 ? "" : "es");
 	merge(s, "2.0.0", strbuf_str(why));
 out:
 	if (qf)
@@ -398,8 +401,8 @@ static enum deliver_outcome pass(struct local_state *s, size_t idx)
 	if ((fd = sock_unix_connect(path, var_ipc_timeout, why)) < 0)
 		goto fail;
 	st = attr_stream_new(fd, 0);
-	if (attr_handshake_expect(st, var_ipc_timeout, DELIVER_PROTOCOL,
-				  why) < 0 ||
+	if (attr_handshake_expect(st, var_ipc_timeout, DELIVER_PROTOCOL, why) <
+		0 ||
 	    deliver_request_format(&one, out, why) < 0)
 		goto fail;
 	for (const char *p = strbuf_str(out), *e = p + strbuf_len(out);
@@ -479,8 +482,11 @@ static int default_privs(struct local_privs *p)
 	name = mystrdup(pw->pw_name);
 	dir = mystrdup(pw->pw_dir);
 	shell = mystrdup(pw->pw_shell);
-	*p = (struct local_privs){.uid = pw->pw_uid, .gid = pw->pw_gid,
-				  .user = name, .home = dir, .shell = shell};
+	*p = (struct local_privs){.uid = pw->pw_uid,
+				  .gid = pw->pw_gid,
+				  .user = name,
+				  .home = dir,
+				  .shell = shell};
 	return 0;
 }
 
@@ -521,8 +527,8 @@ static char *luser_relay(const struct local_msg *m)
 		}
 		/* UNSAFE: off is a member offset of struct local_msg that
 		 * holds a const char *. */
-		strbuf_puts(out, *(const char *const *)((const char *)m +
-							vars[i].off));
+		strbuf_puts(
+		    out, *(const char *const *)((const char *)m + vars[i].off));
 		p += n + (brace ? 2 : 0);
 	}
 	result = strbuf_export(out);
@@ -558,8 +564,10 @@ static void deliver_user(struct local_state *s, const char *user, int depth,
 	name = mystrdup(pw->pw_name);
 	home = mystrdup(pw->pw_dir);
 	shell = mystrdup(pw->pw_shell);
-	privs = (struct local_privs){.uid = pw->pw_uid, .gid = pw->pw_gid,
-				     .user = name, .home = home,
+	privs = (struct local_privs){.uid = pw->pw_uid,
+				     .gid = pw->pw_gid,
+				     .user = name,
+				     .home = home,
 				     .shell = shell};
 	if (!skip_forward) {
 		int rc;
@@ -606,10 +614,9 @@ static void deliver_user(struct local_state *s, const char *user, int depth,
 	} else {
 		strbuf_printf(path, "%s/%s", var_mail_spool_directory, name);
 		len = strlen(var_mail_spool_directory);
-		local_run_mbox(&s->m, &privs, 1, strbuf_str(path),
-			       len > 0 &&
-				   var_mail_spool_directory[len - 1] == '/',
-			       &r);
+		local_run_mbox(
+		    &s->m, &privs, 1, strbuf_str(path),
+		    len > 0 && var_mail_spool_directory[len - 1] == '/', &r);
 	}
 	merge_result(s, &r);
 out:
@@ -665,7 +672,8 @@ static void local_deliver_one(struct deliver_request *req, size_t i,
 {
 	const char *addr = req->rcpt[i].address;
 	const char *at = strrchr(addr, '@');
-	char *local = at ? mystrndup(addr, (size_t)(at - addr)) : mystrdup(addr);
+	char *local =
+	    at ? mystrndup(addr, (size_t)(at - addr)) : mystrdup(addr);
 	char *user = mystrdup(local), *ext = NULL;
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct local_state s = {.res.text = strbuf_new(STRBUF_NO_MAX)};
@@ -684,8 +692,11 @@ static void local_deliver_one(struct deliver_request *req, size_t i,
 			user[n] = 0;
 		}
 	}
-	s.m = (struct local_msg){.req = req, .recipient = addr, .user = user,
-				 .extension = ext ? ext : "", .local = local,
+	s.m = (struct local_msg){.req = req,
+				 .recipient = addr,
+				 .user = user,
+				 .extension = ext ? ext : "",
+				 .local = local,
 				 .domain = at ? at + 1 : ""};
 	s.idx = i;
 
@@ -714,8 +725,7 @@ static void local_deliver_one(struct deliver_request *req, size_t i,
 				      "default_privs names no unprivileged "
 				      "user");
 			else
-				expand(&s, copy, ORIGIN_ALIAS, &privs, user,
-				       0);
+				expand(&s, copy, ORIGIN_ALIAS, &privs, user, 0);
 			myfree(copy);
 		} else {
 			deliver_user(&s, user, 0, 0);
@@ -742,8 +752,8 @@ static void local_deliver_one(struct deliver_request *req, size_t i,
 
 		if (s.passed && req->rcpt[i].outcome != DELIVER_RCPT_PENDING)
 			msg_warn("%s: %s: delivered by mailbox_transport and "
-				 "also to: %s", req->queue_id, addr,
-				 dsn.reason);
+				 "also to: %s",
+				 req->queue_id, addr, dsn.reason);
 		else
 			deliver_completed(req, i, qf, &dsn, "local", 0);
 	}

@@ -201,8 +201,8 @@ static int lock_flags(const char *value)
 static void run_mailbox_child(const struct local_msg *m,
 			      const struct local_privs *p, int as_root,
 			      uid_t owner, const char *path, int maildir,
-			      int locks,
-			      const char *what, struct local_result *res)
+			      int locks, const char *what,
+			      struct local_result *res)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct queue_file *qf = local_queue_open(m->req, why);
@@ -267,8 +267,8 @@ void local_run_file(const struct local_msg *m, const struct local_privs *p,
 	strbuf_printf(what, "delivered to file: %s", path);
 	/* The file may belong to anyone who lets p write it. */
 	run_mailbox_child(m, p, 0, (uid_t)-1, path,
-			  len > 1 && path[len - 1] == '/',
-			  MAILBOX_LOCK_FCNTL, strbuf_str(what), res);
+			  len > 1 && path[len - 1] == '/', MAILBOX_LOCK_FCNTL,
+			  strbuf_str(what), res);
 	strbuf_free(&what);
 }
 
@@ -301,8 +301,8 @@ int local_run_read(const struct local_privs *p, const char *path, uid_t owner,
 		}
 		while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 			if (strbuf_append(data, chunk, (size_t)n) < 0) {
-				child_report(wfd, "5.3.0",
-					     "file is too large", NULL, 0);
+				child_report(wfd, "5.3.0", "file is too large",
+					     NULL, 0);
 				_exit(0);
 			}
 		if (n < 0) {
@@ -423,8 +423,7 @@ void local_run_command(const struct local_msg *m, const struct local_privs *p,
 		signal(SIGPIPE, SIG_IGN);
 		/* A command that does not read all of its input is its own
 		 * business, as with Postfix: only its exit status counts. */
-		(void)mailbox_copy(in[1],
-				   &mm,
+		(void)mailbox_copy(in[1], &mm,
 				   MAILBOX_COPY_FROM_LINE |
 				       MAILBOX_COPY_RETURN_PATH |
 				       MAILBOX_COPY_DELIVERED,
@@ -479,8 +478,7 @@ void local_run_command(const struct local_msg *m, const struct local_privs *p,
 			*c = ' ';
 	}
 	if (killed) {
-		strbuf_printf(why, "command %s: time limit exceeded",
-			      command);
+		strbuf_printf(why, "command %s: time limit exceeded", command);
 		set_result(res, "4.3.0", strbuf_str(why));
 	} else if (WIFSIGNALED(wstatus)) {
 		strbuf_printf(why, "command %s: killed by signal %d", command,

@@ -77,15 +77,16 @@ static void child(int wfd, struct deliver_request *req, size_t i,
 	struct mailbox_opts opts = {
 	    .uid = uid,
 	    .gid = gid,
-	    .locks = (strstr(var_virtual_mailbox_lock, "fcntl")
-			  ? MAILBOX_LOCK_FCNTL
-			  : 0) |
-		     (strstr(var_virtual_mailbox_lock, "dotlock")
-			  ? MAILBOX_LOCK_DOTLOCK
-			  : 0),
+	    .locks =
+		(strstr(var_virtual_mailbox_lock, "fcntl") ? MAILBOX_LOCK_FCNTL
+							   : 0) |
+		(strstr(var_virtual_mailbox_lock, "dotlock")
+		     ? MAILBOX_LOCK_DOTLOCK
+		     : 0),
 	    .size_limit = var_virtual_mailbox_limit,
 	    .lock_attempts = var_deliver_lock_attempts,
 	    .stale_lock_time = var_stale_lock_time,
+	    .make_parents = 1,
 	};
 	struct mailbox_msg mm = {
 	    .qf = qf,
@@ -113,8 +114,8 @@ static void child(int wfd, struct deliver_request *req, size_t i,
 }
 
 /* Deliver recipient i; fills status and reason. */
-static void deliver_one(struct deliver_request *req, size_t i,
-			char *status, struct strbuf *reason)
+static void deliver_one(struct deliver_request *req, size_t i, char *status,
+			struct strbuf *reason)
 {
 	const char *addr = req->rcpt[i].address;
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
@@ -125,12 +126,12 @@ static void deliver_one(struct deliver_request *req, size_t i,
 	int rc, fds[2], wstatus;
 	pid_t pid;
 
-#define RESULT(st, ...)                                                      \
-	do {                                                                 \
-		snprintf(status, DSN_STATUS_MAX, "%s", st);                  \
-		strbuf_reset(reason);                                        \
-		strbuf_printf(reason, __VA_ARGS__);                          \
-		goto out;                                                    \
+#define RESULT(st, ...)                                                        \
+	do {                                                                   \
+		snprintf(status, DSN_STATUS_MAX, "%s", st);                    \
+		strbuf_reset(reason);                                          \
+		strbuf_printf(reason, __VA_ARGS__);                            \
+		goto out;                                                      \
 	} while (0)
 
 	if (maps_error)
@@ -291,8 +292,8 @@ static void virtual_post_jail(const char *service, char **argv)
 	(void)argv;
 	if ((virtual_queue = mail_queue_open(&params, why)) == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));
-	mailbox_maps = open_maps("virtual_mailbox_maps",
-				 var_virtual_mailbox_maps);
+	mailbox_maps =
+	    open_maps("virtual_mailbox_maps", var_virtual_mailbox_maps);
 	uid_maps = open_maps("virtual_uid_maps", var_virtual_uid_maps);
 	gid_maps = open_maps("virtual_gid_maps", var_virtual_gid_maps);
 	strbuf_free(&why);

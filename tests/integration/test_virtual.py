@@ -35,7 +35,8 @@ def virtual_setup(instance, users, extra=""):
     maps = os.path.join(data, "vmailbox")
     with open(maps, "w") as f:
         f.write(f"bob@{DOMAIN} {DOMAIN}/bob/\n"
-                f"carol@{DOMAIN} {DOMAIN}/carol\n")
+                f"carol@{DOMAIN} {DOMAIN}/carol\n"
+                f"dave@{DOMAIN} {DOMAIN}/deep/er/dave/\n")
     os.chmod(maps, 0o644)
     instance.write_main(open(os.path.join(instance.etc, "main.cf")).read()
                         + f"virtual_mailbox_domains = {DOMAIN}\n"
@@ -71,6 +72,13 @@ def test_virtual_maildir_and_mbox_owned_by_the_mapped_uid(instance, users):
     assert owned_by_root_under(base) == []
     instance.wait_log(r"to=<bob@virt\.example>, relay=virtual, .*status=sent "
                       r"\(delivered to mailbox\)")
+    # Missing directories above a Maildir are made, as the owner.
+    send(instance, [f"dave@{DOMAIN}"], body="for dave\n")
+    new = os.path.join(base, DOMAIN, "deep", "er", "dave", "new")
+    wait_for(instance, lambda: os.path.isdir(new) and len(os.listdir(new)) == 1,
+             what="dave's Maildir")
+    for d in ("deep", "deep/er", "deep/er/dave"):
+        assert os.stat(os.path.join(base, DOMAIN, d)).st_uid == owner.pw_uid
 
 
 def test_virtual_unknown_recipient(instance, users):

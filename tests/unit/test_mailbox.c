@@ -45,20 +45,20 @@ struct fixture {
 #define CHECK(x) assert_int_equal((x), 0)
 
 static const char *const body[] = {
-    "Subject: hi", "", "From the start", ">From quoted", "Fromage",
-    "a line long enough to be split in pieces", NULL,
+    "Subject: hi",  "",	       "From the start",
+    ">From quoted", "Fromage", "a line long enough to be split in pieces",
+    NULL,
 };
 /* What the content looks like in an mbox (after the From_ line). */
-static const char mbox_text[] =
-    "Return-Path: <sender@example.com>\n"
-    "Delivered-To: rcpt@example.org\n"
-    "Subject: hi\n"
-    "\n"
-    ">From the start\n"
-    ">>From quoted\n"
-    "Fromage\n"
-    "a line long enough to be split in pieces\n"
-    "\n";
+static const char mbox_text[] = "Return-Path: <sender@example.com>\n"
+				"Delivered-To: rcpt@example.org\n"
+				"Subject: hi\n"
+				"\n"
+				">From the start\n"
+				">>From quoted\n"
+				"Fromage\n"
+				"a line long enough to be split in pieces\n"
+				"\n";
 
 static int setup(void **state)
 {
@@ -141,9 +141,9 @@ static const struct mailbox_msg *msg(struct fixture *f)
 {
 	if (f->qf)
 		queue_file_close(&f->qf);
-	assert_int_equal(queue_file_open(f->mq, "incoming", f->id, 0, &f->qf,
-					 f->why),
-			 QUEUE_FILE_OK);
+	assert_int_equal(
+	    queue_file_open(f->mq, "incoming", f->id, 0, &f->qf, f->why),
+	    QUEUE_FILE_OK);
 	f->msg = (struct mailbox_msg){
 	    .qf = f->qf,
 	    .data_offset = f->data_offset,
@@ -208,13 +208,13 @@ static void test_mbox_append(void **state)
 	struct stat st;
 	char *text;
 
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_OK);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_OK);
 	assert_string_equal(f->status, "2.0.0");
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_OK);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_OK);
 	text = slurp(f->path, NULL);
 	check_mbox(text, 2);
 	free(text);
@@ -231,18 +231,19 @@ static void test_mbox_size_limit_leaves_it_as_it_was(void **state)
 
 	put(f->path, "From old  Thu Jan  1 00:00:00 1970\n\nold\n\n");
 	f->opts.size_limit = 60; /* room for part of the message only */
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_BOUNCE);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_BOUNCE);
 	assert_string_equal(f->status, "5.2.2");
 	text = slurp(f->path, NULL);
-	assert_string_equal(text, "From old  Thu Jan  1 00:00:00 1970\n\nold\n\n");
+	assert_string_equal(text,
+			    "From old  Thu Jan  1 00:00:00 1970\n\nold\n\n");
 	free(text);
 	/* Already full: refused before any write. */
 	f->opts.size_limit = 10;
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_BOUNCE);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_BOUNCE);
 	assert_non_null(strstr(strbuf_str(f->why), "full"));
 }
 
@@ -265,10 +266,9 @@ static void test_mbox_write_error_truncates_back(void **state)
 		signal(SIGXFSZ, SIG_IGN);
 		setrlimit(RLIMIT_FSIZE, &rl);
 		/* Too big for one write: the limit hits in the middle. */
-		rc = mailbox_mbox(f->path, &f->opts, &f->msg, f->status,
-				  f->why);
-		_exit(rc == MAILBOX_DEFER &&
-			      strcmp(f->status, "4.2.2") == 0
+		rc =
+		    mailbox_mbox(f->path, &f->opts, &f->msg, f->status, f->why);
+		_exit(rc == MAILBOX_DEFER && strcmp(f->status, "4.2.2") == 0
 			  ? 0
 			  : 1);
 	}
@@ -289,14 +289,14 @@ static void test_mbox_symlink_and_hard_link_refused(void **state)
 	snprintf(target, sizeof(target), "%s/target", f->dir);
 	put(target, "precious\n");
 	assert_int_equal(symlink(target, f->path), 0);
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_BOUNCE);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_BOUNCE);
 	assert_int_equal(unlink(f->path), 0);
 	assert_int_equal(link(target, f->path), 0);
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_BOUNCE);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_BOUNCE);
 	text = slurp(target, NULL);
 	assert_string_equal(text, "precious\n");
 	free(text);
@@ -308,9 +308,9 @@ static void test_mbox_foreign_owner_refused(void **state)
 
 	put(f->path, "");
 	f->opts.uid = getuid() + 1;
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_BOUNCE);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_BOUNCE);
 	assert_string_equal(f->status, "5.2.0");
 }
 
@@ -323,16 +323,16 @@ static void test_dotlock_busy_and_stale(void **state)
 
 	snprintf(lock, sizeof(lock), "%s.lock", f->path);
 	put(lock, "");
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_DEFER);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_DEFER);
 	assert_non_null(strstr(strbuf_str(f->why), "busy"));
 	assert_int_equal(stat(lock, &st), 0); /* not ours to remove */
 	/* A lock left by a crash long ago is removed. */
 	assert_int_equal(utimes(lock, old), 0);
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_OK);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_OK);
 	assert_int_equal(lstat(lock, &st), -1);
 }
 
@@ -358,17 +358,17 @@ static void test_fcntl_lock_busy(void **state)
 	}
 	assert_int_equal(read(fds[0], &c, 1), 1);
 	f->opts.locks = MAILBOX_LOCK_FCNTL;
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_DEFER);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_DEFER);
 	assert_non_null(strstr(strbuf_str(f->why), "locked"));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	close(fds[0]);
 	close(fds[1]);
-	assert_int_equal(mailbox_mbox(f->path, &f->opts, msg(f), f->status,
-				      f->why),
-			 MAILBOX_OK);
+	assert_int_equal(
+	    mailbox_mbox(f->path, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_OK);
 }
 
 static int count_entries(const char *dir, char *first, size_t len)
@@ -394,12 +394,12 @@ static void test_maildir(void **state)
 	char md[600], sub[700], name[300], file[1100], *text;
 
 	snprintf(md, sizeof(md), "%s/Maildir/", f->dir);
-	assert_int_equal(mailbox_maildir(md, &f->opts, msg(f), f->status,
-					 f->why),
-			 MAILBOX_OK);
-	assert_int_equal(mailbox_maildir(md, &f->opts, msg(f), f->status,
-					 f->why),
-			 MAILBOX_OK);
+	assert_int_equal(
+	    mailbox_maildir(md, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_OK);
+	assert_int_equal(
+	    mailbox_maildir(md, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_OK);
 	snprintf(sub, sizeof(sub), "%stmp", md);
 	assert_int_equal(count_entries(sub, NULL, 0), 0);
 	snprintf(sub, sizeof(sub), "%scur", md);
@@ -410,15 +410,14 @@ static void test_maildir(void **state)
 	snprintf(file, sizeof(file), "%s/%s", sub, name);
 	text = slurp(file, NULL);
 	/* No From_ line, no quoting, no trailing blank line. */
-	assert_string_equal(text,
-			    "Return-Path: <sender@example.com>\n"
-			    "Delivered-To: rcpt@example.org\n"
-			    "Subject: hi\n"
-			    "\n"
-			    "From the start\n"
-			    ">From quoted\n"
-			    "Fromage\n"
-			    "a line long enough to be split in pieces\n");
+	assert_string_equal(text, "Return-Path: <sender@example.com>\n"
+				  "Delivered-To: rcpt@example.org\n"
+				  "Subject: hi\n"
+				  "\n"
+				  "From the start\n"
+				  ">From quoted\n"
+				  "Fromage\n"
+				  "a line long enough to be split in pieces\n");
 	free(text);
 }
 
@@ -431,9 +430,9 @@ static void test_maildir_symlink_refused(void **state)
 	assert_int_equal(mkdir(target, 0700), 0);
 	snprintf(md, sizeof(md), "%s/Maildir", f->dir);
 	assert_int_equal(symlink(target, md), 0);
-	assert_int_equal(mailbox_maildir(md, &f->opts, msg(f), f->status,
-					 f->why),
-			 MAILBOX_BOUNCE);
+	assert_int_equal(
+	    mailbox_maildir(md, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_BOUNCE);
 	assert_int_equal(count_entries(target, NULL, 0), 0);
 	/* A real Maildir whose new/ is a link is refused as well. */
 	assert_int_equal(unlink(md), 0);
@@ -441,9 +440,9 @@ static void test_maildir_symlink_refused(void **state)
 	snprintf(md, sizeof(md), "%s/Maildir/new", f->dir);
 	assert_int_equal(symlink(target, md), 0);
 	snprintf(md, sizeof(md), "%s/Maildir", f->dir);
-	assert_int_equal(mailbox_maildir(md, &f->opts, msg(f), f->status,
-					 f->why),
-			 MAILBOX_BOUNCE);
+	assert_int_equal(
+	    mailbox_maildir(md, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_BOUNCE);
 	assert_int_equal(count_entries(target, NULL, 0), 0);
 }
 
@@ -454,14 +453,33 @@ static void test_maildir_limit(void **state)
 
 	snprintf(md, sizeof(md), "%s/Maildir", f->dir);
 	f->opts.size_limit = 20;
-	assert_int_equal(mailbox_maildir(md, &f->opts, msg(f), f->status,
-					 f->why),
-			 MAILBOX_BOUNCE);
+	assert_int_equal(
+	    mailbox_maildir(md, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_BOUNCE);
 	assert_string_equal(f->status, "5.2.2");
 	snprintf(sub, sizeof(sub), "%s/tmp", md);
 	assert_int_equal(count_entries(sub, NULL, 0), 0);
 	snprintf(sub, sizeof(sub), "%s/new", md);
 	assert_int_equal(count_entries(sub, NULL, 0), 0);
+}
+
+static void test_maildir_parents(void **state)
+{
+	struct fixture *f = *state;
+	char md[600], sub[700];
+
+	snprintf(md, sizeof(md), "%s/a/b/Maildir/", f->dir);
+	/* Without make_parents a missing parent is an error... */
+	assert_int_equal(
+	    mailbox_maildir(md, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_DEFER);
+	/* ...with it, the path is made. */
+	f->opts.make_parents = 1;
+	assert_int_equal(
+	    mailbox_maildir(md, &f->opts, msg(f), f->status, f->why),
+	    MAILBOX_OK);
+	snprintf(sub, sizeof(sub), "%snew", md);
+	assert_int_equal(count_entries(sub, NULL, 0), 1);
 }
 
 static void test_copy_to_pipe_flags(void **state)
@@ -481,8 +499,8 @@ static void test_copy_to_pipe_flags(void **state)
 	assert_true(n > 0);
 	buf[n] = 0;
 	assert_int_equal(written, n);
-	assert_memory_equal(buf, "Delivered-To: rcpt@example.org\nSubject: hi\n",
-			    43);
+	assert_memory_equal(
+	    buf, "Delivered-To: rcpt@example.org\nSubject: hi\n", 43);
 	close(fds[0]);
 }
 
@@ -520,6 +538,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_maildir_symlink_refused, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_maildir_limit, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_maildir_parents, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_to_pipe_flags, setup,
 					    teardown),
