@@ -205,12 +205,6 @@ out:
 /* The queue directory is our working directory (master chdir'ed there). */
 static void bounce_post_jail(const char *service, char **argv)
 {
-	struct mail_queue_params params = {
-	    .directory = ".",
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
 	(void)argv;
@@ -222,7 +216,7 @@ static void bounce_post_jail(const char *service, char **argv)
 		msg_fatal("master.cf service name \"%s\": the bounce program "
 			  "serves only bounce, defer and trace",
 			  service);
-	if ((bounce_queue = mail_queue_open(&params, why)) == NULL)
+	if ((bounce_queue = mail_queue_open_main(".", why)) == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));
 	strbuf_free(&why);
 }

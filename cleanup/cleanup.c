@@ -54,10 +54,10 @@
 
 static struct mail_queue *cleanup_queue;
 struct cleanup_rewrite_conf cleanup_rw;
-struct cleanup_maps *cleanup_header_maps;
-struct cleanup_maps *cleanup_mime_header_maps;
-struct cleanup_maps *cleanup_nested_header_maps;
-struct cleanup_maps *cleanup_body_maps;
+struct maps *cleanup_header_maps;
+struct maps *cleanup_mime_header_maps;
+struct maps *cleanup_nested_header_maps;
+struct maps *cleanup_body_maps;
 /* A table that could not be opened: every message is deferred (a missing
  * table must never let mail through unchecked). */
 static char *cleanup_table_error;
@@ -397,11 +397,11 @@ out:
 	cleanup_state_free(&st);
 }
 
-static struct cleanup_maps *cleanup_open_maps(const char *param,
+static struct maps *cleanup_open_maps(const char *param,
 					      const char *value)
 {
 	char *err = NULL;
-	struct cleanup_maps *maps = cleanup_maps_open(param, value, &err);
+	struct maps *maps = maps_open(param, value, &err);
 
 	if (err != NULL) {
 		msg_warn("%s; deferring all mail until it is fixed", err);
@@ -446,17 +446,11 @@ static void cleanup_pre_jail(const char *service, char **argv)
  * after a chroot it is "/"): open it relative, once. */
 static void cleanup_post_jail(const char *service, char **argv)
 {
-	struct mail_queue_params params = {
-	    .directory = ".",
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
 	(void)service;
 	(void)argv;
-	if ((cleanup_queue = mail_queue_open(&params, why)) == NULL)
+	if ((cleanup_queue = mail_queue_open_main(".", why)) == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));
 	strbuf_free(&why);
 }

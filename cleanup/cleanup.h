@@ -84,10 +84,10 @@ struct cleanup_state {
 
 /* Settings read once at start-up (cleanup.c). */
 extern struct cleanup_rewrite_conf cleanup_rw;
-extern struct cleanup_maps *cleanup_header_maps;
-extern struct cleanup_maps *cleanup_mime_header_maps;
-extern struct cleanup_maps *cleanup_nested_header_maps;
-extern struct cleanup_maps *cleanup_body_maps;
+extern struct maps *cleanup_header_maps;
+extern struct maps *cleanup_mime_header_maps;
+extern struct maps *cleanup_nested_header_maps;
+extern struct maps *cleanup_body_maps;
 
 /* Record an error (first reason wins) and stop writing. */
 void cleanup_fail(struct cleanup_state *st, int stat, const char *fmt, ...)

@@ -91,7 +91,7 @@ static void msg_log_action(struct cleanup_state *st, const char *action,
 
 /* Ask the tables; DICT_FOUND with *value, DICT_NOTFOUND, or (logged,
  * message deferred) DICT_ERROR. */
-static int msg_lookup(struct cleanup_state *st, struct cleanup_maps *maps,
+static int msg_lookup(struct cleanup_state *st, struct maps *maps,
 		      const char *key, const char **value)
 {
 	for (size_t i = 0; maps != NULL && i < maps->count; i++) {
@@ -116,7 +116,7 @@ enum msg_verdict { KEEP, DROP, REPLACE };
 /* Run one check table over line (unfolded); apply what it says. For
  * REPLACE the new text is put in out. */
 static enum msg_verdict msg_check(struct cleanup_state *st,
-				  struct cleanup_maps *maps, const char *where,
+				  struct maps *maps, const char *where,
 				  int header, const char *line,
 				  struct strbuf *out)
 {
@@ -360,7 +360,7 @@ static void msg_header(void *ctx, enum mime_class cls, int is_mime,
 		       const char *text, size_t len)
 {
 	struct cleanup_state *st = ctx;
-	struct cleanup_maps *maps;
+	struct maps *maps;
 	struct strbuf *repl;
 	char *line;
 	enum msg_verdict v;

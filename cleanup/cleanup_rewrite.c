@@ -16,58 +16,6 @@
 #include "rec_type.h"
 #include "strbuf.h"
 
-struct cleanup_maps *cleanup_maps_open(const char *param, const char *value,
-				       char **errp)
-{
-	char **list = conf_list_split(value);
-	struct cleanup_maps *maps;
-	size_t n = 0;
-
-	*errp = NULL;
-	while (list[n] != NULL)
-		n++;
-	if (n == 0) {
-		conf_list_free(&list);
-		return NULL;
-	}
-	maps = mycalloc(1, sizeof(*maps));
-	maps->param = mystrdup(param);
-	maps->dicts = mycalloc(n, sizeof(*maps->dicts));
-	for (size_t i = 0; i < n; i++) {
-		char *err = NULL;
-
-		/* Address tables are case-insensitive, as in Postfix. */
-		maps->dicts[i] = dict_open(list[i], DICT_FOLD_KEYS, &err);
-		if (maps->dicts[i] == NULL) {
-			struct strbuf *msg = strbuf_new(STRBUF_NO_MAX);
-
-			(void)strbuf_printf(msg, "%s: %s", param, err);
-			myfree(err);
-			*errp = strbuf_export(msg);
-			strbuf_free(&msg);
-			conf_list_free(&list);
-			cleanup_maps_free(&maps);
-			return NULL;
-		}
-		maps->count++;
-	}
-	conf_list_free(&list);
-	return maps;
-}
-
-void cleanup_maps_free(struct cleanup_maps **mapsp)
-{
-	struct cleanup_maps *maps = *mapsp;
-
-	if (maps == NULL)
-		return;
-	for (size_t i = 0; i < maps->count; i++)
-		dict_close(&maps->dicts[i]);
-	myfree(maps->dicts);
-	myfree(maps->param);
-	myfree(*mapsp);
-}
-
 int cleanup_rewrite_local_domain(const struct cleanup_rewrite_conf *conf,
 				 const char *domain)
 {
@@ -83,31 +31,8 @@ int cleanup_rewrite_local_domain(const struct cleanup_rewrite_conf *conf,
 	return found;
 }
 
-/* One table, one key. */
-static int maps_ask(struct cleanup_maps *maps, const char *key,
-		    const char **value, struct strbuf *why)
-{
-	for (size_t i = 0; i < maps->count; i++) {
-		struct dict *d = maps->dicts[i];
-		int rc;
-
-		if ((d->flags & DICT_PATTERN) != 0)
-			continue; /* asked with the whole address only */
-		rc = dict_lookup(d, key, value);
-		if (rc == DICT_FOUND)
-			return rc;
-		if (rc == DICT_ERROR) {
-			strbuf_reset(why);
-			(void)strbuf_printf(why, "%s: %s:%s: %s", maps->param,
-					    d->type, d->name, dict_error(d));
-			return rc;
-		}
-	}
-	return DICT_NOTFOUND;
-}
-
 int cleanup_maps_find(const struct cleanup_rewrite_conf *conf,
-		      struct cleanup_maps *maps, const char *addr,
+		      struct maps *maps, const char *addr,
 		      const char **value, struct strbuf *why)
 {
 	const char *at = strrchr(addr, '@');
@@ -119,7 +44,7 @@ int cleanup_maps_find(const struct cleanup_rewrite_conf *conf,
 	/* Tables in list order; within one table the key order below. */
 	for (size_t i = 0; i < maps->count; i++) {
 		struct dict *d = maps->dicts[i];
-		struct cleanup_maps one = {maps->param, &maps->dicts[i], 1};
+		struct maps one = {maps->param, &maps->dicts[i], 1};
 
 		if ((d->flags & DICT_PATTERN) != 0) {
 			rc = dict_lookup(d, addr, value);
@@ -133,7 +58,7 @@ int cleanup_maps_find(const struct cleanup_rewrite_conf *conf,
 				return rc;
 			continue;
 		}
-		if ((rc = maps_ask(&one, addr, value, why)) != DICT_NOTFOUND)
+		if ((rc = maps_find_exact(&one, addr, value, why)) != DICT_NOTFOUND)
 			return rc;
 		if (at == NULL)
 			continue;
@@ -142,14 +67,14 @@ int cleanup_maps_find(const struct cleanup_rewrite_conf *conf,
 		if (cleanup_rewrite_local_domain(conf, at + 1) &&
 		    strbuf_append(key, addr, (size_t)(at - addr)) == 0 &&
 		    strbuf_len(key) > 0 &&
-		    (rc = maps_ask(&one, strbuf_str(key), value, why)) !=
+		    (rc = maps_find_exact(&one, strbuf_str(key), value, why)) !=
 			DICT_NOTFOUND) {
 			strbuf_free(&key);
 			return rc;
 		}
 		strbuf_reset(key);
 		if (at[1] != 0 && strbuf_puts(key, at) == 0 &&
-		    (rc = maps_ask(&one, strbuf_str(key), value, why)) !=
+		    (rc = maps_find_exact(&one, strbuf_str(key), value, why)) !=
 			DICT_NOTFOUND) {
 			strbuf_free(&key);
 			return rc;
@@ -180,7 +105,7 @@ void cleanup_rewrite_qualify(const struct cleanup_rewrite_conf *conf,
 
 /* One-to-one mapping through maps; out is replaced when found. */
 static int rewrite_map11(const struct cleanup_rewrite_conf *conf,
-			 struct cleanup_maps *maps, struct strbuf *out,
+			 struct maps *maps, struct strbuf *out,
 			 struct strbuf *why)
 {
 	const char *value;

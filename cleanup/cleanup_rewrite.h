@@ -25,31 +25,20 @@
 
 #include <stddef.h>
 
+#include "maps.h"
+
 struct strbuf;
 struct dict;
-
-/* A list of tables, asked in order; the first that finds the key wins. */
-struct cleanup_maps {
-	char *param; /* the parameter it comes from, for messages */
-	struct dict **dicts;
-	size_t count;
-};
-
-/* Open the tables of a list parameter ("hash:/x, inline:{a=b}"). NULL
- * means an empty list; on error NULL and *errp (caller frees). */
-struct cleanup_maps *cleanup_maps_open(const char *param, const char *value,
-				       char **errp);
-void cleanup_maps_free(struct cleanup_maps **mapsp);
 
 struct cleanup_rewrite_conf {
 	const char *myorigin;
 	const char *mydomain;
 	const char *mydestination; /* list of local domain names */
 	int append_dot_mydomain;
-	struct cleanup_maps *canonical;
-	struct cleanup_maps *sender_canonical;
-	struct cleanup_maps *recipient_canonical;
-	struct cleanup_maps *virtual_alias;
+	struct maps *canonical;
+	struct maps *sender_canonical;
+	struct maps *recipient_canonical;
+	struct maps *virtual_alias;
 	int recursion_limit;
 	int expansion_limit;
 };
@@ -58,7 +47,7 @@ struct cleanup_rewrite_conf {
  * (owned by the table until its next call), DICT_NOTFOUND, or DICT_ERROR
  * with a reason in why. maps may be NULL (not found). */
 int cleanup_maps_find(const struct cleanup_rewrite_conf *conf,
-		      struct cleanup_maps *maps, const char *addr,
+		      struct maps *maps, const char *addr,
 		      const char **value, struct strbuf *why);
 
 /* 1 if domain is one of mydestination's names (case-insensitive). */

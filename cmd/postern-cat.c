@@ -440,12 +440,6 @@ out:
 /* -q: only root and mail_owner; root becomes mail_owner first. */
 static struct mail_queue *pc_open_queue(void)
 {
-	struct mail_queue_params params = {
-	    .directory = var_queue_directory,
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct mail_queue *mq;
 	uid_t uid;
@@ -460,7 +454,7 @@ static struct mail_queue *pc_open_queue(void)
 				 var_mail_owner);
 	/* Open the directory first: its parents need not be searchable by
 	 * mail_owner (only what lies below the descriptor is). */
-	if ((mq = mail_queue_open(&params, why)) == NULL)
+	if ((mq = mail_queue_open_main(var_queue_directory, why)) == NULL)
 		msg_fatal("queue_directory %s: %s", var_queue_directory,
 			  strbuf_str(why));
 	if (getuid() == 0)

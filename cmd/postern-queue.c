@@ -218,14 +218,8 @@ static void trigger_qmgr(const char *req)
 
 static struct mail_queue *open_queue(void)
 {
-	struct mail_queue_params params = {
-	    .directory = ".",
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
-	struct mail_queue *mq = mail_queue_open(&params, why);
+	struct mail_queue *mq = mail_queue_open_main(".", why);
 
 	if (mq == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));

@@ -734,12 +734,6 @@ static void structure_check(void)
 
 static void open_queue(void)
 {
-	struct mail_queue_params params = {
-	    .directory = var_queue_directory,
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	uid_t uid = 0;
 	gid_t gid;
@@ -754,7 +748,7 @@ static void open_queue(void)
 	/* Open, then drop to mail_owner, then work inside the queue: the
 	 * files are mail_owner's, and the queue directory's parents need
 	 * not be searchable by it. */
-	if ((mq = mail_queue_open(&params, why)) == NULL)
+	if ((mq = mail_queue_open_main(var_queue_directory, why)) == NULL)
 		msg_fatal("queue_directory %s: %s", var_queue_directory,
 			  strbuf_str(why));
 	if (getuid() == 0)

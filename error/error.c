@@ -58,11 +58,9 @@ static void error_service(int fd, const char *service, char **argv)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct deliver_request *req = NULL;
-	struct queue_file *qf = NULL;
 	char status[DSN_STATUS_MAX];
 	const char *reason;
 	struct dsn dsn;
-	int rc;
 
 	(void)argv;
 	if (deliver_request_read(fd, var_ipc_timeout, &req, why) < 0) {
@@ -81,22 +79,7 @@ static void error_service(int fd, const char *service, char **argv)
 	    .mtype = "",
 	    .mname = "",
 	};
-	rc = queue_file_open(error_queue, req->queue_name, req->queue_id,
-			     QUEUE_FILE_FLAG_RDWR, &qf, why);
-	if (rc != QUEUE_FILE_OK) {
-		/* Every recipient stays pending: reported deferred, qmgr
-		 * tries again (or finds the file gone, removed by an admin). */
-		msg_warn("%s: %s", req->queue_id, strbuf_str(why));
-		deliver_request_site_fail(req, "4.3.0",
-					  "mail system error: cannot open the "
-					  "queue file");
-	} else {
-		deliver_completed_rest(req, qf, &dsn, "none");
-		if (queue_file_sync(qf, why) < 0)
-			msg_warn("%s", strbuf_str(why));
-		if (queue_file_close(&qf) < 0)
-			msg_warn("%s: close: %m", req->queue_id);
-	}
+	deliver_settle_all(error_queue, req, &dsn, "none");
 	if (deliver_request_reply(fd, var_ipc_timeout, req, why) < 0)
 		msg_warn("%s: reply to the queue manager: %s", req->queue_id,
 			 strbuf_str(why));
@@ -107,17 +90,11 @@ out:
 
 static void error_post_jail(const char *service, char **argv)
 {
-	struct mail_queue_params params = {
-	    .directory = ".",
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
 	(void)service;
 	(void)argv;
-	if ((error_queue = mail_queue_open(&params, why)) == NULL)
+	if ((error_queue = mail_queue_open_main(".", why)) == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));
 	strbuf_free(&why);
 }

@@ -438,6 +438,29 @@ void deliver_completed_rest(struct deliver_request *req,
 			(void)deliver_completed(req, i, qf, dsn, relay, 0);
 }
 
+void deliver_settle_all(struct mail_queue *mq, struct deliver_request *req,
+			const struct dsn *dsn, const char *relay)
+{
+	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+	struct queue_file *qf = NULL;
+
+	if (queue_file_open(mq, req->queue_name, req->queue_id,
+			    QUEUE_FILE_FLAG_RDWR, &qf, why) != QUEUE_FILE_OK) {
+		/* qmgr tries again, or finds the file removed by an admin. */
+		msg_warn("%s: %s", req->queue_id, strbuf_str(why));
+		deliver_request_site_fail(req, "4.3.0",
+					  "mail system error: cannot open the "
+					  "queue file");
+	} else {
+		deliver_completed_rest(req, qf, dsn, relay);
+		if (queue_file_sync(qf, why) < 0)
+			msg_warn("%s", strbuf_str(why));
+		if (queue_file_close(&qf) < 0)
+			msg_warn("%s: close: %m", req->queue_id);
+	}
+	strbuf_free(&why);
+}
+
 /* --- qmgr side --- */
 
 int deliver_request_format(const struct deliver_request *req,

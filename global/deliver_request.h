@@ -42,6 +42,7 @@
 
 struct strbuf;
 struct queue_file;
+struct mail_queue;
 
 #define DELIVER_PROTOCOL "delivery_request_protocol"
 
@@ -180,6 +181,13 @@ enum deliver_outcome deliver_completed(struct deliver_request *req, size_t i,
 void deliver_completed_rest(struct deliver_request *req,
 			    struct queue_file *qf, const struct dsn *dsn,
 			    const char *relay);
+
+/* For agents that settle every recipient alike (error, discard): open
+ * the queue file read-write, deliver_completed_rest(), fsync, close. If
+ * the file cannot be opened the request is a site failure (4.3.0) and
+ * every recipient stays pending, so it is reported deferred. */
+void deliver_settle_all(struct mail_queue *mq, struct deliver_request *req,
+			const struct dsn *dsn, const char *relay);
 
 /* --- qmgr side (non-blocking: build and parse buffers) --- */
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mail_params.h"
 #include "mail_queue.h"
 #include "mymalloc.h"
 #include "strbuf.h"
@@ -502,8 +503,9 @@ out:
 	return fd;
 }
 
-int mail_queue_rename(struct mail_queue *mq, const char *old_queue,
-		      const char *new_queue, const char *id, struct strbuf *why)
+static int mq_rename(struct mail_queue *mq, const char *old_queue,
+		     const char *new_queue, const char *id, int sync,
+		     struct strbuf *why)
 {
 	struct strbuf *from = strbuf_new(STRBUF_NO_MAX);
 	struct strbuf *to = strbuf_new(STRBUF_NO_MAX);
@@ -522,8 +524,8 @@ int mail_queue_rename(struct mail_queue *mq, const char *old_queue,
 	/* New entry first: if only one of the two syncs happens, the file
 	 * may have two names after a crash (a duplicate delivery at worst),
 	 * but never none. */
-	if (mail_queue_sync_dir(mq, new_queue, id, why) < 0 ||
-	    mail_queue_sync_dir(mq, old_queue, id, why) < 0)
+	if (sync && (mail_queue_sync_dir(mq, new_queue, id, why) < 0 ||
+		     mail_queue_sync_dir(mq, old_queue, id, why) < 0))
 		goto out;
 	ret = 0;
 out:
@@ -531,6 +533,19 @@ out:
 	strbuf_free(&to);
 	strbuf_free(&to_dir);
 	return ret;
+}
+
+int mail_queue_rename(struct mail_queue *mq, const char *old_queue,
+		      const char *new_queue, const char *id, struct strbuf *why)
+{
+	return mq_rename(mq, old_queue, new_queue, id, 1, why);
+}
+
+int mail_queue_rename_unsynced(struct mail_queue *mq, const char *old_queue,
+			       const char *new_queue, const char *id,
+			       struct strbuf *why)
+{
+	return mq_rename(mq, old_queue, new_queue, id, 0, why);
 }
 
 int mail_queue_remove(struct mail_queue *mq, const char *queue, const char *id,
@@ -548,4 +563,17 @@ int mail_queue_remove(struct mail_queue *mq, const char *queue, const char *id,
 		ret = 0;
 	strbuf_free(&path);
 	return ret;
+}
+
+struct mail_queue *mail_queue_open_main(const char *directory,
+					struct strbuf *why)
+{
+	struct mail_queue_params params = {
+	    .directory = directory,
+	    .hash_names = var_hash_queue_names,
+	    .hash_depth = var_hash_queue_depth,
+	    .directory_sync = var_queue_directory_sync,
+	};
+
+	return mail_queue_open(&params, why);
 }

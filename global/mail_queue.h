@@ -69,6 +69,10 @@ struct mail_queue;
  * directory cannot be opened or a setting is invalid. */
 struct mail_queue *mail_queue_open(const struct mail_queue_params *params,
 				   struct strbuf *why);
+/* The same with main.cf's hash_queue_names, hash_queue_depth and
+ * queue_directory_sync: how every daemon and command opens the queue. */
+struct mail_queue *mail_queue_open_main(const char *directory,
+					struct strbuf *why);
 /* Close and free *mqp (set to NULL). */
 void mail_queue_close(struct mail_queue **mqp);
 /* The descriptor of the queue directory (owned by mq). */
@@ -120,6 +124,14 @@ int mail_queue_open_file(struct mail_queue *mq, const char *queue,
 int mail_queue_rename(struct mail_queue *mq, const char *old_queue,
 		      const char *new_queue, const char *id,
 		      struct strbuf *why);
+/* The same without the directory fsyncs, for a move whose two outcomes
+ * are equally safe: qmgr's incoming/ or deferred/ -> active/ (after a
+ * crash, qmgr's first act moves active/ back to incoming/, so a file
+ * found under either name is scheduled again). rename(2) itself never
+ * leaves a file with no name. */
+int mail_queue_rename_unsynced(struct mail_queue *mq, const char *old_queue,
+			       const char *new_queue, const char *id,
+			       struct strbuf *why);
 /* Remove queue/id. Not synced: a removal lost in a crash can only bring a
  * delivered message back, never lose one. 0 or -1 with errno. */
 int mail_queue_remove(struct mail_queue *mq, const char *queue, const char *id,

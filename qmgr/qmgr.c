@@ -135,17 +135,11 @@ static void qmgr_recover_active(void)
  * after a chroot it is "/"). */
 static void qmgr_post_jail(const char *service, char **argv)
 {
-	struct mail_queue_params params = {
-	    .directory = ".",
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
 	(void)service;
 	(void)argv;
-	if ((qmgr_mq = mail_queue_open(&params, why)) == NULL)
+	if ((qmgr_mq = mail_queue_open_main(".", why)) == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));
 	strbuf_free(&why);
 	qmgr_recover_active();

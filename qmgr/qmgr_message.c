@@ -680,7 +680,10 @@ void qmgr_message_activate(const char *queue, const char *id)
 	struct qmgr_message *msg;
 	int status;
 
-	if (mail_queue_rename(qmgr_mq, queue, MAIL_QUEUE_ACTIVE, id, why) < 0) {
+	/* Unsynced: incoming/, deferred/ and active/ all lead back to a
+	 * delivery after a crash (mail_queue.h). */
+	if (mail_queue_rename_unsynced(qmgr_mq, queue, MAIL_QUEUE_ACTIVE, id,
+				       why) < 0) {
 		if (errno != ENOENT)
 			msg_warn("%s: move from %s to %s: %s", id, queue,
 				 MAIL_QUEUE_ACTIVE, strbuf_str(why));

@@ -38,8 +38,17 @@ int64_t qmgr_now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* A round already asked for is left alone: re-arming the zero-delay
+ * timer from inside a callback postpones it to the round after, so a
+ * steady stream of triggers (one per new message) would otherwise keep
+ * it from ever running while mail piles up in incoming/. */
+static int qmgr_sched_pending;
+
 void qmgr_sched_request(void)
 {
+	if (qmgr_sched_pending)
+		return;
+	qmgr_sched_pending = 1;
 	events_timer(qmgr_sched_run, NULL, 0);
 }
 
@@ -143,6 +152,7 @@ static void qmgr_sched_run(void *ctx)
 	int64_t wait_ms = -1;
 
 	(void)ctx;
+	qmgr_sched_pending = 0;
 	qmgr_scan_fill();
 	for (struct qmgr_transport *t = qmgr_transport_list(); t; t = t->next)
 		sched_transport(t, &wait_ms);

@@ -297,19 +297,13 @@ static int smtp_is_lmtp;
 /* The queue directory is our working directory (master chdir'ed there). */
 static void smtp_post_jail(const char *service, char **argv)
 {
-	struct mail_queue_params params = {
-	    .directory = ".",
-	    .hash_names = var_hash_queue_names,
-	    .hash_depth = var_hash_queue_depth,
-	    .directory_sync = var_queue_directory_sync,
-	};
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 
 	(void)argv;
 	if (strcmp(service, "lmtp") == 0)
 		smtp_is_lmtp = 1;
 	smtp_params_init(smtp_is_lmtp);
-	if ((smtp_queue = mail_queue_open(&params, why)) == NULL)
+	if ((smtp_queue = mail_queue_open_main(".", why)) == NULL)
 		msg_fatal("open queue: %s", strbuf_str(why));
 	strbuf_free(&why);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());

@@ -586,71 +586,7 @@ def test_dns_mx_order_fallback_nullmx_nxdomain(agent, sinks, netns, tmp_path):
 
 # --- LMTP against Dovecot -------------------------------------------------------
 
-DOVECOT = "/usr/sbin/dovecot"
-
-
-@pytest.fixture
-def dovecot():
-    if not IS_ROOT:
-        pytest.skip("Dovecot LMTP is started as root")
-    if not os.access(DOVECOT, os.X_OK) or not os.path.exists("/usr/lib/dovecot/lmtp"):
-        pytest.skip("dovecot-core and dovecot-lmtpd are not installed")
-    # Not under pytest's tmp_path: its parents are 0700, and lmtp runs as
-    # the postern user.
-    import pathlib
-    import tempfile
-    d = pathlib.Path(tempfile.mkdtemp(prefix="postern-dovecot-"))
-    (d / "run").mkdir(parents=True)
-    (d / "mail").mkdir()
-    os.chmod(d, 0o755)
-    pw = pwd.getpwnam("postern")
-    uid, gid = pw.pw_uid, pw.pw_gid
-    os.chown(d / "mail", uid, gid)
-    (d / "users").write_text(f"alice:{{PLAIN}}secret:{uid}:{gid}::{d}/mail/alice::\n"
-                             f"bob:{{PLAIN}}secret:{uid}:{gid}::{d}/mail/bob::\n")
-    sock = d / "lmtp"
-    (d / "dovecot.conf").write_text(f"""
-base_dir = {d}/run
-state_dir = {d}/run
-log_path = {d}/dovecot.log
-protocols = lmtp
-ssl = no
-first_valid_uid = 1
-auth_username_format = %Ln
-default_internal_user = dovecot
-default_login_user = dovenull
-mail_location = maildir:{d}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = {d}/users
-}}
-userdb {{
-  driver = passwd-file
-  args = {d}/users
-}}
-service lmtp {{
-  unix_listener {sock} {{
-    mode = 0666
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-""")
-    p = subprocess.Popen([DOVECOT, "-F", "-c", str(d / "dovecot.conf")],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_for(lambda: sock.exists() or p.poll() is not None, 15, what="dovecot lmtp")
-        if p.poll() is not None:
-            pytest.fail("dovecot exited: " + p.stdout.read().decode(errors="replace"))
-        yield {"sock": str(sock), "mail": d / "mail", "dir": d}
-    finally:
-        p.terminate()
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        shutil.rmtree(d, ignore_errors=True)
+# The dovecot fixture is in conftest.py (shared with test_delivery.py).
 
 
 def test_lmtp_dovecot_per_recipient(agent, dovecot):

@@ -23,10 +23,10 @@
 
 static char *tmpdir;
 
-static struct cleanup_maps *maps_text(const char *param, const char *text)
+static struct maps *maps_text(const char *param, const char *text)
 {
 	char *path, *spec, *err = NULL;
-	struct cleanup_maps *maps;
+	struct maps *maps;
 	FILE *fp;
 
 	if (asprintf(&path, "%s/%s", tmpdir, param) < 0)
@@ -37,7 +37,7 @@ static struct cleanup_maps *maps_text(const char *param, const char *text)
 	fclose(fp);
 	if (asprintf(&spec, "texthash:%s", path) < 0)
 		abort();
-	maps = cleanup_maps_open(param, spec, &err);
+	maps = maps_open(param, spec, &err);
 	assert_null(err);
 	assert_non_null(maps);
 	free(path);
@@ -127,8 +127,8 @@ static void test_canonical(void **state)
 	assert_string_equal(strbuf_str(out), "@new.test");
 	assert_int_equal(cleanup_rewrite_sender(&c, "", out, why), 0);
 	assert_string_equal(strbuf_str(out), "");
-	cleanup_maps_free(&c.sender_canonical);
-	cleanup_maps_free(&c.canonical);
+	maps_free(&c.sender_canonical);
+	maps_free(&c.canonical);
 	strbuf_free(&out);
 	strbuf_free(&why);
 }
@@ -157,13 +157,13 @@ static void test_virtual_one_to_many(void **state)
 	assert_string_equal(s, "all@v.test");
 	free(s);
 	/* Duplicates and case: one copy. */
-	cleanup_maps_free(&c.virtual_alias);
+	maps_free(&c.virtual_alias);
 	c.virtual_alias =
 	    maps_text("virtual2", "x@v.test y@v.test, Y@V.test\n");
 	s = expand_str(&c, "x@v.test", &rc, &limit);
 	assert_string_equal(s, "y@v.test");
 	free(s);
-	cleanup_maps_free(&c.virtual_alias);
+	maps_free(&c.virtual_alias);
 }
 
 static void test_virtual_limits(void **state)
@@ -189,7 +189,7 @@ static void test_virtual_limits(void **state)
 	assert_int_equal(limit, 1);
 	assert_non_null(strstr(s, "nesting"));
 	free(s);
-	cleanup_maps_free(&c.virtual_alias);
+	maps_free(&c.virtual_alias);
 
 	/* One address to 30: fine at 30, too many at 29. */
 	strbuf_reset(tab);
@@ -208,7 +208,7 @@ static void test_virtual_limits(void **state)
 	assert_int_equal(limit, 1);
 	assert_non_null(strstr(s, "expansion size"));
 	free(s);
-	cleanup_maps_free(&c.virtual_alias);
+	maps_free(&c.virtual_alias);
 	strbuf_free(&tab);
 }
 
@@ -239,7 +239,7 @@ static void test_table_error(void **state)
 	c.canonical = c.virtual_alias;
 	assert_int_equal(cleanup_rewrite_rcpt(&c, "x@v.test", out, why), -1);
 	assert_int_equal(cleanup_rewrite_sender(&c, "x@v.test", out, why), -1);
-	cleanup_maps_free(&c.virtual_alias);
+	maps_free(&c.virtual_alias);
 	strbuf_free(&out);
 	strbuf_free(&why);
 }
@@ -247,19 +247,19 @@ static void test_table_error(void **state)
 static void test_maps_open(void **state)
 {
 	char *err = NULL;
-	struct cleanup_maps *maps;
+	struct maps *maps;
 
 	(void)state;
-	assert_null(cleanup_maps_open("x", "", &err));
+	assert_null(maps_open("x", "", &err));
 	assert_null(err);
-	assert_null(cleanup_maps_open("x", "nosuchtype:/x", &err));
+	assert_null(maps_open("x", "nosuchtype:/x", &err));
 	assert_non_null(err);
 	assert_non_null(strstr(err, "x: "));
 	free(err);
-	maps = cleanup_maps_open("x", "inline:{a=b}, static:c", &err);
+	maps = maps_open("x", "inline:{a=b}, static:c", &err);
 	assert_non_null(maps);
 	assert_int_equal(maps->count, 2);
-	cleanup_maps_free(&maps);
+	maps_free(&maps);
 }
 
 static int setup(void **state)
