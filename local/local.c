@@ -197,6 +197,18 @@ static void free_items(char **items, size_t count)
 static void deliver_user(struct local_state *s, const char *user, int depth,
 			 int skip_forward);
 
+/* Whether item names self: "bob", or "bob@domain" with the domain the
+ * mail came in for. */
+static int is_self(const char *item, const char *self, const char *domain)
+{
+	size_t n = strlen(self);
+
+	if (strcasecmp(item, self) == 0)
+		return 1;
+	return *domain && strncasecmp(item, self, n) == 0 && item[n] == '@' &&
+	       strcasecmp(item + n + 1, domain) == 0;
+}
+
 static void expand(struct local_state *s, const char *value,
 		   enum local_origin origin, const struct local_privs *privs,
 		   const char *self, int depth)
@@ -270,7 +282,7 @@ static void expand(struct local_state *s, const char *value,
 			myfree(text);
 		} else if (item[0] == '\\') {
 			deliver_user(s, item + 1, depth + 1, 1);
-		} else if (self && strcasecmp(item, self) == 0) {
+		} else if (self && is_self(item, self, s->m.domain)) {
 			/* "bob: bob, other" and bob's own name in his
 			 * .forward: his mailbox, not another round. */
 			deliver_user(s, self, depth + 1, 1);

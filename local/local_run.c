@@ -60,10 +60,13 @@ static void set_result(struct local_result *res, const char *status,
 	strbuf_set(res->text, text);
 }
 
-/* In the child: become p (no-op when not root, as in a sandbox). */
+/* In the child: become p (no-op when not root, as in a sandbox). uid 0
+ * reaches here only to read root's own .forward or write root's own
+ * mailbox: local.c gives root's commands and files default_privs, and
+ * local_run_command refuses uid 0 outright. */
 static void child_become(const struct local_privs *p)
 {
-	if (geteuid() == 0)
+	if (geteuid() == 0 && p->uid != 0)
 		priv_drop_ids(p->uid, p->gid);
 }
 
@@ -370,6 +373,11 @@ void local_run_command(const struct local_msg *m, const struct local_privs *p,
 
 	if (qf == NULL) {
 		set_result(res, "4.3.0", strbuf_str(why));
+		goto done;
+	}
+	if (p->uid == 0) {
+		set_result(res, "4.3.0",
+			   "mail system error: a command would run as root");
 		goto done;
 	}
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {

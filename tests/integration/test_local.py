@@ -68,6 +68,12 @@ def test_mbox_in_spool_owned_locked_and_quoted(instance, users, spool):
     instance.wait_log(r"to=<%s@%s>, relay=local, .*status=sent "
                       r"\(delivered to mailbox\)" % (alice.pw_name,
                                                      re.escape(HOST)))
+    # root's mail: the spool file is root's (nothing to switch to).
+    send(instance, [f"root@{HOST}"], body="for root\n")
+    rbox = os.path.join(spool, "root")
+    wait_for(instance, lambda: os.path.exists(rbox) and
+             "for root" in open(rbox).read(), what="root's mbox")
+    assert os.stat(rbox).st_uid == 0
 
 
 def test_maildir_in_home_made_as_the_user(instance, users):
@@ -161,6 +167,17 @@ def test_forward_and_extension(instance, users, spool):
         p = os.path.join(spool, u.pw_name)
         wait_for(instance, lambda p=p: os.path.exists(p) and
                  "for b" in open(p).read(), what=f"forwarded mail in {p}")
+    # Naming oneself with the domain also means one's own mailbox.
+    c = users.add("c")
+    fwd = os.path.join(c.pw_dir, ".forward")
+    with open(fwd, "w") as f:
+        f.write(f"# keep a copy\n{c.pw_name}@{HOST}\n{a.pw_name}\n")
+    os.chown(fwd, c.pw_uid, c.pw_gid)
+    send(instance, [f"{c.pw_name}@{HOST}"], body="for c\n")
+    for u in (a, c):
+        p = os.path.join(spool, u.pw_name)
+        wait_for(instance, lambda p=p: os.path.exists(p) and
+                 "for c" in open(p).read(), what=f"c's mail in {p}")
     send(instance, [f"{a.pw_name}+lists@{HOST}"], body="with extension\n")
     p = os.path.join(spool, a.pw_name)
     wait_for(instance, lambda: "with extension" in open(p).read(),
