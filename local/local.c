@@ -43,6 +43,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "alias_items.h"
 #include "attr.h"
 #include "cleanup_clnt.h"
 #include "deliver_request.h"
@@ -132,68 +133,6 @@ static int allowed(const char *list, enum local_origin origin)
 	return yes;
 }
 
-/* Split an alias or .forward value into items: commas (and newlines)
- * separate them except inside double quotes, which are removed along
- * with the backslash of a quoted pair inside them; '#'
- * starts a comment at the start of a line. Caller frees. */
-static char **split_items(const char *value, size_t *count)
-{
-	struct strbuf *cur = strbuf_new(STRBUF_NO_MAX);
-	char **items = NULL;
-	int quoted = 0, line_start = 1, comment = 0;
-
-	*count = 0;
-	for (const char *p = value;; p++) {
-		if (*p == '\n')
-			comment = 0;
-		else if (comment && *p)
-			continue;
-		if (line_start && *p == '#') {
-			comment = 1;
-			line_start = 0;
-			continue;
-		}
-		line_start = *p == '\n';
-		if (quoted && *p == '\\' && p[1] != 0) {
-			/* RFC 5322 quoted-pair: "|echo \"x\"" */
-			strbuf_putc(cur, *++p);
-			continue;
-		}
-		if (*p == '"') {
-			quoted = !quoted;
-			continue;
-		}
-		if (*p == 0 || *p == '\n' || (*p == ',' && !quoted)) {
-			const char *t = strbuf_str(cur);
-			size_t len = strbuf_len(cur);
-
-			while (len > 0 && isspace((unsigned char)*t))
-				t++, len--;
-			while (len > 0 && isspace((unsigned char)t[len - 1]))
-				len--;
-			if (len > 0) {
-				items = myreallocarray(items, *count + 1,
-						       sizeof(*items));
-				items[(*count)++] = mystrndup(t, len);
-			}
-			strbuf_reset(cur);
-			if (*p == 0)
-				break;
-			continue;
-		}
-		strbuf_putc(cur, *p);
-	}
-	strbuf_free(&cur);
-	return items;
-}
-
-static void free_items(char **items, size_t count)
-{
-	for (size_t i = 0; i < count; i++)
-		myfree(items[i]);
-	myfree(items);
-}
-
 static void deliver_user(struct local_state *s, const char *user, int depth,
 			 int skip_forward);
 
@@ -215,7 +154,7 @@ static void expand(struct local_state *s, const char *value,
 {
 	struct local_result r = {.text = strbuf_new(STRBUF_NO_MAX)};
 	size_t count;
-	char **items = split_items(value, &count);
+	char **items = alias_items_split(value, &count);
 
 	if (depth > LOCAL_DEPTH_MAX) {
 		merge(s, "5.4.6", "too many nested :include: files");
@@ -293,7 +232,7 @@ static void expand(struct local_state *s, const char *value,
 		}
 	}
 out:
-	free_items(items, count);
+	alias_items_free(&items, count);
 	strbuf_free(&r.text);
 }
 
