@@ -63,9 +63,6 @@ const size_t mail_param_count =
  * Sorted (strcmp order), no duplicates, none in the table: a test checks.
  */
 const char *const mail_param_reserved[] = {
-    "alias_database",
-    "allow_mail_to_commands",
-    "allow_mail_to_files",
     "anvil_rate_time_unit",
     "biff",
     "content_filter",
@@ -78,13 +75,8 @@ const char *const mail_param_reserved[] = {
     "default_minimum_delivery_slots",
     "defer_transports",
     "enable_long_queue_ids",
-    "home_mailbox",
     "html_directory",
     "in_flow_delay",
-    "mail_spool_directory",
-    "mailbox_command",
-    "mailbox_size_limit",
-    "mailbox_transport",
     "mailq_path",
     "manpage_directory",
     "masquerade_domains",
@@ -163,10 +155,7 @@ const char *const mail_param_reserved[] = {
     "soft_bounce",
     "stress",
     "unknown_address_reject_code",
-    "virtual_gid_maps",
-    "virtual_mailbox_base",
     "virtual_maps",
-    "virtual_uid_maps",
 
 };
 

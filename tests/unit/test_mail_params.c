@@ -110,7 +110,7 @@ static void test_defaults_parse(void **state)
 static void test_reserved(void **state)
 {
 	(void)state;
-	assert_true(mail_param_reserved_count > 100);
+	assert_true(mail_param_reserved_count > 50);
 	for (size_t i = 0; i < mail_param_reserved_count; i++) {
 		const char *name = mail_param_reserved[i];
 
