@@ -24,19 +24,15 @@
 
 static struct mail_queue *discard_queue;
 
-static void discard_service(int fd, const char *service, char **argv)
+static void discard_deliver(struct deliver_request *req,
+			    struct queue_file *qf, const char *service,
+			    void *ctx)
 {
-	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct strbuf *reason = strbuf_new(STRBUF_NO_MAX);
-	struct deliver_request *req = NULL;
 	struct dsn dsn;
 
 	(void)service;
-	(void)argv;
-	if (deliver_request_read(fd, var_ipc_timeout, &req, why) < 0) {
-		msg_warn("delivery request: %s", strbuf_str(why));
-		goto out;
-	}
+	(void)ctx;
 	if (*req->nexthop)
 		strbuf_printf(reason, "discarded: %s", req->nexthop);
 	else
@@ -50,14 +46,15 @@ static void discard_service(int fd, const char *service, char **argv)
 	    .mtype = "",
 	    .mname = "",
 	};
-	deliver_settle_all(discard_queue, req, &dsn, "none");
-	if (deliver_request_reply(fd, var_ipc_timeout, req, why) < 0)
-		msg_warn("%s: reply to the queue manager: %s", req->queue_id,
-			 strbuf_str(why));
-out:
-	deliver_request_free(&req);
+	deliver_completed_rest(req, qf, &dsn, "none");
 	strbuf_free(&reason);
-	strbuf_free(&why);
+}
+
+static void discard_service(int fd, const char *service, char **argv)
+{
+	(void)argv;
+	deliver_request_serve(fd, discard_queue, service, discard_deliver,
+			      NULL);
 }
 
 static void discard_post_jail(const char *service, char **argv)

@@ -54,19 +54,14 @@ static void error_parse(const char *nexthop, const char *def, char *status,
 		*reason = "mail system error";
 }
 
-static void error_service(int fd, const char *service, char **argv)
+static void error_deliver(struct deliver_request *req, struct queue_file *qf,
+			  const char *service, void *ctx)
 {
-	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
-	struct deliver_request *req = NULL;
 	char status[DSN_STATUS_MAX];
 	const char *reason;
 	struct dsn dsn;
 
-	(void)argv;
-	if (deliver_request_read(fd, var_ipc_timeout, &req, why) < 0) {
-		msg_warn("delivery request: %s", strbuf_str(why));
-		goto out;
-	}
+	(void)ctx;
 	error_parse(req->nexthop,
 		    strcmp(service, "retry") == 0 ? "4.0.0" : "5.0.0", status,
 		    sizeof(status), &reason);
@@ -79,13 +74,13 @@ static void error_service(int fd, const char *service, char **argv)
 	    .mtype = "",
 	    .mname = "",
 	};
-	deliver_settle_all(error_queue, req, &dsn, "none");
-	if (deliver_request_reply(fd, var_ipc_timeout, req, why) < 0)
-		msg_warn("%s: reply to the queue manager: %s", req->queue_id,
-			 strbuf_str(why));
-out:
-	deliver_request_free(&req);
-	strbuf_free(&why);
+	deliver_completed_rest(req, qf, &dsn, "none");
+}
+
+static void error_service(int fd, const char *service, char **argv)
+{
+	(void)argv;
+	deliver_request_serve(fd, error_queue, service, error_deliver, NULL);
 }
 
 static void error_post_jail(const char *service, char **argv)

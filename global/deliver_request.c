@@ -16,6 +16,7 @@
 #include "attr.h"
 #include "bounce_clnt.h"
 #include "deliver_request.h"
+#include "mail_params.h"
 #include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -445,26 +446,32 @@ void deliver_completed_rest(struct deliver_request *req,
 			(void)deliver_completed(req, i, qf, dsn, relay, 0);
 }
 
-void deliver_settle_all(struct mail_queue *mq, struct deliver_request *req,
-			const struct dsn *dsn, const char *relay)
+void deliver_request_serve(int fd, struct mail_queue *mq, const char *service,
+			   deliver_fn deliver, void *ctx)
 {
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
+	struct deliver_request *req = NULL;
 	struct queue_file *qf = NULL;
 
+	if (deliver_request_read(fd, var_ipc_timeout, &req, why) < 0) {
+		msg_warn("delivery request: %s", strbuf_str(why));
+		goto out;
+	}
 	if (queue_file_open(mq, req->queue_name, req->queue_id,
 			    QUEUE_FILE_FLAG_RDWR, &qf, why) != QUEUE_FILE_OK) {
-		/* qmgr tries again, or finds the file removed by an admin. */
 		msg_warn("%s: %s", req->queue_id, strbuf_str(why));
-		deliver_request_site_fail(req, "4.3.0",
-					  "mail system error: cannot open the "
-					  "queue file");
 	} else {
-		deliver_completed_rest(req, qf, dsn, relay);
+		deliver(req, qf, service, ctx);
 		if (queue_file_sync(qf, why) < 0)
-			msg_warn("%s", strbuf_str(why));
+			msg_warn("%s: %s", req->queue_id, strbuf_str(why));
 		if (queue_file_close(&qf) < 0)
 			msg_warn("%s: close: %m", req->queue_id);
 	}
+	if (deliver_request_reply(fd, var_ipc_timeout, req, why) < 0)
+		msg_warn("%s: reply to the queue manager: %s", req->queue_id,
+			 strbuf_str(why));
+out:
+	deliver_request_free(&req);
 	strbuf_free(&why);
 }
 

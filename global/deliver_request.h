@@ -182,12 +182,19 @@ void deliver_completed_rest(struct deliver_request *req,
 			    struct queue_file *qf, const struct dsn *dsn,
 			    const char *relay);
 
-/* For agents that settle every recipient alike (error, discard): open
- * the queue file read-write, deliver_completed_rest(), fsync, close. If
- * the file cannot be opened the request is a site failure (4.3.0) and
- * every recipient stays pending, so it is reported deferred. */
-void deliver_settle_all(struct mail_queue *mq, struct deliver_request *req,
-			const struct dsn *dsn, const char *relay);
+/* What an agent does with one request: settle each recipient of req with
+ * deliver_completed() (a recipient left pending is reported deferred).
+ * qf is open read-write; service is the agent's master.cf name. */
+typedef void (*deliver_fn)(struct deliver_request *req, struct queue_file *qf,
+			   const char *service, void *ctx);
+/* The whole life of one request in an agent's service(): read it (after
+ * the handshake), open its queue file read-write, deliver(), fsync and
+ * close the file (one fsync for all the done marks), answer qmgr. A
+ * queue file that cannot be opened (removed by an admin, damaged) leaves
+ * every recipient pending, reported deferred: qmgr decides what that
+ * means; it is not held against the destination. */
+void deliver_request_serve(int fd, struct mail_queue *mq, const char *service,
+			   deliver_fn deliver, void *ctx);
 
 /* --- qmgr side (non-blocking: build and parse buffers) --- */
 

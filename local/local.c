@@ -718,35 +718,19 @@ static void local_deliver_one(struct deliver_request *req, size_t i,
 	myfree(ext);
 }
 
+static void local_deliver(struct deliver_request *req, struct queue_file *qf,
+			  const char *service, void *ctx)
+{
+	(void)service;
+	(void)ctx;
+	for (size_t i = 0; i < req->rcpt_count; i++)
+		local_deliver_one(req, i, qf);
+}
+
 static void local_service(int fd, const char *service, char **argv)
 {
-	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
-	struct deliver_request *req = NULL;
-	struct queue_file *qf = NULL;
-
-	(void)service;
 	(void)argv;
-	if (deliver_request_read(fd, var_ipc_timeout, &req, why) < 0) {
-		msg_warn("delivery request: %s", strbuf_str(why));
-		goto out;
-	}
-	if (queue_file_open(local_queue, req->queue_name, req->queue_id,
-			    QUEUE_FILE_FLAG_RDWR, &qf, why) != QUEUE_FILE_OK) {
-		msg_warn("%s: %s", req->queue_id, strbuf_str(why));
-	} else {
-		for (size_t i = 0; i < req->rcpt_count; i++)
-			local_deliver_one(req, i, qf);
-		if (queue_file_sync(qf, why) < 0)
-			msg_warn("%s: %s", req->queue_id, strbuf_str(why));
-		if (queue_file_close(&qf) < 0)
-			msg_warn("%s: close: %m", req->queue_id);
-	}
-	if (deliver_request_reply(fd, var_ipc_timeout, req, why) < 0)
-		msg_warn("%s: reply to the queue manager: %s", req->queue_id,
-			 strbuf_str(why));
-out:
-	deliver_request_free(&req);
-	strbuf_free(&why);
+	deliver_request_serve(fd, local_queue, service, local_deliver, NULL);
 }
 
 static void local_post_jail(const char *service, char **argv)

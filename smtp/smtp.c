@@ -158,38 +158,20 @@ out:
 	strbuf_free(&fail.dtext);
 }
 
+static void smtp_deliver_request(struct deliver_request *req,
+				 struct queue_file *qf, const char *service,
+				 void *ctx)
+{
+	(void)service;
+	(void)ctx;
+	smtp_deliver(req, qf);
+}
+
 static void smtp_service(int fd, const char *service, char **argv)
 {
-	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
-	struct deliver_request *req = NULL;
-	struct queue_file *qf = NULL;
-	int st;
-
-	(void)service;
 	(void)argv;
-	if (deliver_request_read(fd, var_ipc_timeout, &req, why) < 0) {
-		msg_warn("delivery request: %s", strbuf_str(why));
-		goto out;
-	}
-	st = queue_file_open(smtp_queue, req->queue_name, req->queue_id,
-			     QUEUE_FILE_FLAG_RDWR, &qf, why);
-	if (st != QUEUE_FILE_OK) {
-		/* Every recipient is reported deferred: qmgr decides what
-		 * a missing or damaged file means. */
-		msg_warn("%s: %s", req->queue_id, strbuf_str(why));
-	} else {
-		smtp_deliver(req, qf);
-		if (queue_file_sync(qf, why) < 0)
-			msg_warn("%s: %s", req->queue_id, strbuf_str(why));
-		if (queue_file_close(&qf) < 0)
-			msg_warn("%s: close: %m", req->queue_id);
-	}
-	if (deliver_request_reply(fd, var_ipc_timeout, req, why) < 0)
-		msg_warn("%s: reply to the queue manager: %s", req->queue_id,
-			 strbuf_str(why));
-out:
-	deliver_request_free(&req);
-	strbuf_free(&why);
+	deliver_request_serve(fd, smtp_queue, service, smtp_deliver_request,
+			      NULL);
 }
 
 static int smtp_list_has(const char *value, const char *word)

@@ -215,53 +215,40 @@ out:
 #undef RESULT
 }
 
-static void virtual_service(int fd, const char *service, char **argv)
+static void virtual_deliver(struct deliver_request *req,
+			    struct queue_file *qf, const char *service,
+			    void *ctx)
 {
-	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct strbuf *reason = strbuf_new(STRBUF_NO_MAX);
-	struct deliver_request *req = NULL;
-	struct queue_file *qf = NULL;
 	char status[DSN_STATUS_MAX];
 
 	(void)service;
-	(void)argv;
-	if (deliver_request_read(fd, var_ipc_timeout, &req, why) < 0) {
-		msg_warn("delivery request: %s", strbuf_str(why));
-		goto out;
-	}
-	if (queue_file_open(virtual_queue, req->queue_name, req->queue_id,
-			    QUEUE_FILE_FLAG_RDWR, &qf, why) != QUEUE_FILE_OK) {
-		msg_warn("%s: %s", req->queue_id, strbuf_str(why));
-	} else {
-		for (size_t i = 0; i < req->rcpt_count; i++) {
-			struct dsn dsn;
+	(void)ctx;
+	for (size_t i = 0; i < req->rcpt_count; i++) {
+		struct dsn dsn;
 
-			deliver_one(req, i, status, reason);
-			dsn = (struct dsn){
-			    .status = status,
-			    .action = status[0] == '2'	 ? "delivered"
-				      : status[0] == '4' ? "delayed"
-							 : "failed",
-			    .reason = strbuf_str(reason),
-			    .dtype = "",
-			    .dtext = "",
-			    .mtype = "",
-			    .mname = "",
-			};
-			deliver_completed(req, i, qf, &dsn, "virtual", 0);
-		}
-		if (queue_file_sync(qf, why) < 0)
-			msg_warn("%s: %s", req->queue_id, strbuf_str(why));
-		if (queue_file_close(&qf) < 0)
-			msg_warn("%s: close: %m", req->queue_id);
+		deliver_one(req, i, status, reason);
+		dsn = (struct dsn){
+		    .status = status,
+		    .action = status[0] == '2'	 ? "delivered"
+			      : status[0] == '4' ? "delayed"
+						 : "failed",
+		    .reason = strbuf_str(reason),
+		    .dtype = "",
+		    .dtext = "",
+		    .mtype = "",
+		    .mname = "",
+		};
+		deliver_completed(req, i, qf, &dsn, "virtual", 0);
 	}
-	if (deliver_request_reply(fd, var_ipc_timeout, req, why) < 0)
-		msg_warn("%s: reply to the queue manager: %s", req->queue_id,
-			 strbuf_str(why));
-out:
-	deliver_request_free(&req);
 	strbuf_free(&reason);
-	strbuf_free(&why);
+}
+
+static void virtual_service(int fd, const char *service, char **argv)
+{
+	(void)argv;
+	deliver_request_serve(fd, virtual_queue, service, virtual_deliver,
+			      NULL);
 }
 
 static struct maps *open_maps(const char *param, const char *value)

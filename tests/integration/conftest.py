@@ -12,6 +12,7 @@ creates (tests that need it skip with a reason when it is missing); run as
 anyone else, everything runs as that user (a sandbox instance).
 """
 
+import contextlib
 import os
 import pwd
 import re
@@ -269,25 +270,31 @@ def running(instance):
 DOVECOT = "/usr/sbin/dovecot"
 
 
-@pytest.fixture
-def dovecot():
+def _dovecot_usable():
     if not IS_ROOT:
         pytest.skip("Dovecot LMTP is started as root")
     if not os.access(DOVECOT, os.X_OK) or not os.path.exists("/usr/lib/dovecot/lmtp"):
         pytest.skip("dovecot-core and dovecot-lmtpd are not installed")
-    # Not under pytest's tmp_path: its parents are 0700, and lmtp runs as
-    # the postern user.
+
+
+@contextlib.contextmanager
+def dovecot_lmtp(users, mail_owner):
+    """Debian's Dovecot with only an LMTP listener on a UNIX socket, its
+    own config in a temporary directory, and users = [(name, uid, gid)]
+    with Maildirs under mail/NAME (mail/ owned by mail_owner's (uid, gid)).
+    Yields {"sock", "mail", "dir"}; stops Dovecot and removes it all."""
     import pathlib
     import tempfile
+    # Not under pytest's tmp_path: its parents are 0700, and lmtp runs as
+    # the users.
     d = pathlib.Path(tempfile.mkdtemp(prefix="postern-dovecot-"))
     (d / "run").mkdir(parents=True)
     (d / "mail").mkdir()
     os.chmod(d, 0o755)
-    pw = pwd.getpwnam("postern")
-    uid, gid = pw.pw_uid, pw.pw_gid
-    os.chown(d / "mail", uid, gid)
-    (d / "users").write_text(f"alice:{{PLAIN}}secret:{uid}:{gid}::{d}/mail/alice::\n"
-                             f"bob:{{PLAIN}}secret:{uid}:{gid}::{d}/mail/bob::\n")
+    os.chown(d / "mail", *mail_owner)
+    (d / "users").write_text("".join(
+        f"{name}:{{PLAIN}}secret:{uid}:{gid}::{d}/mail/{name}::\n"
+        for name, uid, gid in users))
     sock = d / "lmtp"
     (d / "dovecot.conf").write_text(f"""
 base_dir = {d}/run
@@ -331,3 +338,13 @@ service anvil {{
         except subprocess.TimeoutExpired:
             p.kill()
         shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot():
+    """Dovecot LMTP knowing alice and bob (both the postern user)."""
+    _dovecot_usable()
+    pw = pwd.getpwnam("postern")
+    ids = (pw.pw_uid, pw.pw_gid)
+    with dovecot_lmtp([("alice", *ids), ("bob", *ids)], ids) as dv:
+        yield dv

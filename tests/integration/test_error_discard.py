@@ -289,5 +289,6 @@ def test_missing_queue_file_is_deferred(agents):
     result = lists.read()
     status = lists.read()
     assert int(result["outcome"]) == DEFERRED
-    assert status["site_dsn"] == "4.3.0"
+    # A missing file is not the destination's fault: no site failure.
+    assert "site_dsn" not in status
     s.close()

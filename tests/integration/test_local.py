@@ -281,75 +281,17 @@ def test_failed_delivery_leaves_the_mbox_as_it_was(instance, users, spool):
 
 # --- mailbox_transport to Dovecot LMTP ----------------------------------------
 
-DOVECOT = "/usr/sbin/dovecot"
 
 
 @pytest.fixture
 def dovecot_for(users):
-    if not IS_ROOT:
-        pytest.skip("Dovecot LMTP is started as root")
-    if not os.access(DOVECOT, os.X_OK) or \
-            not os.path.exists("/usr/lib/dovecot/lmtp"):
-        pytest.skip("dovecot-core and dovecot-lmtpd are not installed")
-    import pathlib
-    import shutil
-    import subprocess
-    import tempfile
-    import time
+    """Dovecot LMTP (conftest.dovecot_lmtp) knowing one test user."""
+    from conftest import _dovecot_usable, dovecot_lmtp
+    _dovecot_usable()
     u = users.add("dv")
-    d = pathlib.Path(tempfile.mkdtemp(prefix="postern-dovecot-"))
-    (d / "run").mkdir()
-    (d / "mail").mkdir()
-    os.chmod(d, 0o755)
-    os.chown(d / "mail", u.pw_uid, u.pw_gid)
-    (d / "users").write_text(
-        f"{u.pw_name}:{{PLAIN}}x:{u.pw_uid}:{u.pw_gid}::{d}/mail/{u.pw_name}::\n")
-    sock = d / "lmtp"
-    (d / "dovecot.conf").write_text(f"""
-base_dir = {d}/run
-state_dir = {d}/run
-log_path = {d}/dovecot.log
-protocols = lmtp
-ssl = no
-first_valid_uid = 1
-auth_username_format = %Ln
-default_internal_user = dovecot
-default_login_user = dovenull
-mail_location = maildir:{d}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = {d}/users
-}}
-userdb {{
-  driver = passwd-file
-  args = {d}/users
-}}
-service lmtp {{
-  unix_listener {sock} {{
-    mode = 0666
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-""")
-    p = subprocess.Popen([DOVECOT, "-F", "-c", str(d / "dovecot.conf")],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        while not sock.exists() and p.poll() is None and \
-                time.monotonic() < deadline:
-            time.sleep(0.05)
-        if p.poll() is not None or not sock.exists():
-            pytest.fail("dovecot did not start")
-        yield {"user": u, "sock": str(sock), "mail": d / "mail"}
-    finally:
-        p.terminate()
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        shutil.rmtree(d, ignore_errors=True)
+    ids = (u.pw_uid, u.pw_gid)
+    with dovecot_lmtp([(u.pw_name, *ids)], ids) as dv:
+        yield dict(dv, user=u)
 
 
 def test_mailbox_transport_lmtp_to_dovecot(instance, dovecot_for):
