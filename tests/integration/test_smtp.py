@@ -22,6 +22,7 @@ import time
 import pytest
 
 from conftest import TOP, IS_ROOT, free_port, wait_for
+import queue_util
 from mailsinks import BounceFake, GreetSink, ScriptSink, Sink
 
 SMTPD = os.path.join(TOP, "smtpd", "smtpd")
@@ -35,24 +36,7 @@ DELIVER_FLAG_8BIT = 4
 
 def read_records(path):
     """[(type_char, offset, payload)] of a queue file (doc/queue.md)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    out, i = [], 0
-    while i < len(data):
-        start = i
-        rtype = chr(data[i])
-        i += 1
-        length, shift = 0, 0
-        while True:
-            b = data[i]
-            i += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((rtype, start, data[i:i + length]))
-        i += length
-    return out
+    return [(t, off, p) for t, p, off in queue_util.read_records(path)]
 
 
 def content_lines(records):

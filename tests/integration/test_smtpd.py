@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import TOP, wait_for
+import queue_util
 
 SMTPD = os.path.join(TOP, "smtpd", "smtpd")
 CLEANUP = os.path.join(TOP, "cleanup", "cleanup")
@@ -29,23 +30,7 @@ HOST = "mx.test.example"
 
 def read_records(path):
     """[(type_char, payload_bytes)] of a queue file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    out, i = [], 0
-    while i < len(data):
-        rtype = chr(data[i])
-        i += 1
-        length, shift = 0, 0
-        while True:
-            b = data[i]
-            i += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((rtype, data[i:i + length]))
-        i += length
-    return out
+    return [(t, p) for t, p, _off in queue_util.read_records(path)]
 
 
 def content_text(records):
