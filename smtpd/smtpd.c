@@ -324,6 +324,12 @@ static void rcpt_cmd(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, 503, "5.5.1", "Error: need MAIL command");
 		return;
 	}
+	/* The content has started going to cleanup: a recipient now would
+	 * land after it (RFC 3030 allows only BDAT, RSET, QUIT, NOOP). */
+	if (state->bdat_active || state->bdat_error) {
+		smtpd_reply(state, 503, "5.5.1", "Error: RCPT after BDAT");
+		return;
+	}
 	if (state->rcpt_count >= (unsigned)var_smtpd_recipient_limit) {
 		smtpd_reply(state, 452, "4.5.3", "Error: too many recipients");
 		return;

@@ -175,6 +175,9 @@ static void fake_cleanup_conn(int fd)
 				seg = REC_SEG_CONTENT;
 			break;
 		case REC_SEG_CONTENT:
+			if (strchr("NLX", type) == NULL)
+				fprintf(stderr, "record type '%c' after M\n",
+					type);
 			fuzz_check(strchr("NLX", type) != NULL,
 				   "record type not allowed in the content");
 			if (type == REC_TYPE_XTRA)

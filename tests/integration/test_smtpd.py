@@ -653,6 +653,24 @@ def test_bdat_refused_and_rset_leaves_no_file(instance):
     wait_for(lambda: incoming(instance) == [], 10, what="no queue file")
 
 
+def test_rcpt_after_bdat_is_refused(instance):
+    """Found by fuzz_smtpd_session: once a BDAT chunk has gone to cleanup,
+    a RCPT would land after the content. It is refused and the message
+    keeps the recipients it had."""
+    start(instance)
+    c = session(instance)
+    c.cmd("MAIL FROM:<a@test.example>")
+    c.cmd("RCPT TO:<b@localhost>")
+    c.send(b"BDAT 10\r\nSubject: x")
+    assert c.reply()[-1] == "250 2.0.0 Ok: 10 bytes"
+    assert c.cmd("RCPT TO:<c@localhost>") == "503 5.5.1 Error: RCPT after BDAT"
+    c.send(b"BDAT 4 LAST\r\n\r\nab")
+    qid = QUEUED.match(c.reply()[-1]).group(1)
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    recs = read_records(queue_file(instance, qid))
+    assert [p for t, p in recs if t == "R"] == [b"b@localhost"]
+
+
 def test_dsn_parameters_reach_the_queue_file(instance):
     start(instance)
     c = session(instance)
