@@ -57,18 +57,7 @@
 
 #define PICKUP_SERVICE_PATH "public/pickup"
 
-#ifdef __SANITIZE_ADDRESS__
-#include <sys/auxv.h>
-/* Sanitizer builds only. LeakSanitizer cannot work in a set-gid process
- * (it stops with a fatal error at exit, and cannot read ASAN_OPTIONS
- * from /proc/self/environ there): off when the kernel says AT_SECURE,
- * on otherwise, so the tests still leak-check the plain postdrop. */
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void)
-{
-	return getauxval(AT_SECURE) ? "detect_leaks=0" : "";
-}
-#endif
+#include "setgid_lsan.h"
 
 /* The file being written, for the signal handler and msg_fatal: a path
  * relative to the queue directory (the working directory by then). */
@@ -95,38 +84,6 @@ static _Noreturn void usage(void)
 	exit(EX_USAGE);
 }
 
-/* The configuration directory this caller may use: the default, or one
- * that the default main.cf trusts, or any for root and the unprivileged. */
-static void postdrop_config(const char *conf_dir)
-{
-	int privileged = getegid() != getgid() || geteuid() != getuid();
-	char **list, *err = NULL;
-	int ok = 0;
-
-	if (strcmp(conf_dir, DEF_CONFIG_DIR) != 0 && privileged &&
-	    getuid() != 0) {
-		if (mail_conf_load(DEF_CONFIG_DIR, &err) < 0)
-			msg_fatal_status(EX_NOPERM,
-					 "uid %ld may not use configuration "
-					 "directory %s: %s",
-					 (long)getuid(), conf_dir, err);
-		list = conf_list_split(var_alternate_config_directories);
-		for (char **cp = list; *cp != NULL && !ok; cp++)
-			ok = strcmp(*cp, conf_dir) == 0;
-		conf_list_free(&list);
-		if (!ok)
-			msg_fatal_status(EX_NOPERM,
-					 "uid %ld may not use configuration "
-					 "directory %s: it is not listed in "
-					 "alternate_config_directories of %s/"
-					 "main.cf",
-					 (long)getuid(), conf_dir,
-					 DEF_CONFIG_DIR);
-		mail_conf_reset();
-	}
-	if (mail_conf_load(conf_dir, &err) < 0)
-		msg_fatal_status(EX_CONFIG, "%s", err);
-}
 
 /* fsync maildrop/ so the new name is durable. postdrop may not read the
  * directory (0730), so it cannot open it for fsync; syncfs on the queue
@@ -264,7 +221,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	postdrop_config(mail_conf_dir(conf_dir));
+	mail_conf_read_trusted(mail_conf_dir(conf_dir));
 	if (*var_maillog_file == 0 || msg_set_output(var_maillog_file) < 0)
 		(void)msg_set_facility(var_syslog_facility);
 	snprintf(ident, sizeof(ident), "%s/postdrop", var_syslog_name);

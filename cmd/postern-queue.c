@@ -5,8 +5,10 @@
  *     postern-queue [-c config_dir] [-v] -p | -j | -f | -i queue_id | -s site
  *
  * Listing goes through the showq service (public/showq), so it needs no
- * access to the queue files, only to the public directory (the setgid
- * group). -f wakes the queue manager with the triggers F (forget dead
+ * access to the queue files, only to the public directory: postern-queue
+ * is installed set-gid postdrop (the group of public/), as Postfix's
+ * postqueue, and so reads only a trusted main.cf
+ * (mail_conf_read_trusted). -f wakes the queue manager with the triggers F (forget dead
  * destinations), A (ignore retry times) and D (scan deferred).
  *
  * -i and -s change when deferred mail is next tried: they set the
@@ -37,6 +39,7 @@
 #include "queue_file.h"
 #include "queue_scan.h"
 #include "rec_type.h"
+#include "setgid_lsan.h"
 #include "showq_clnt.h"
 #include "strbuf.h"
 
@@ -354,7 +357,9 @@ int main(int argc, char **argv)
 	}
 	if (mode == 0 || optind != argc)
 		usage();
-	mail_conf_read(mail_conf_dir(conf_dir));
+	/* Installed set-gid postdrop, as Postfix's postqueue, so that users
+	 * can list the queue (public/showq) and flush it (public/qmgr). */
+	mail_conf_read_trusted(mail_conf_dir(conf_dir));
 	/* Every service path is relative to the queue directory. */
 	if (chdir(var_queue_directory) < 0)
 		msg_fatal("chdir %s: %m", var_queue_directory);

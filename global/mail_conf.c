@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -1236,4 +1237,37 @@ const char *mail_conf_eval(const char *name)
 	}
 	conf_evals[idx] = val;
 	return val;
+}
+
+/* The configuration directory this caller may use: the default, or one
+ * that the default main.cf trusts, or any for root and the unprivileged. */
+void mail_conf_read_trusted(const char *dir)
+{
+	int privileged = getegid() != getgid() || geteuid() != getuid();
+	char **list, *err = NULL;
+	int ok = 0;
+
+	if (strcmp(dir, DEF_CONFIG_DIR) != 0 && privileged &&
+	    getuid() != 0) {
+		if (mail_conf_load(DEF_CONFIG_DIR, &err) < 0)
+			msg_fatal_status(EX_NOPERM,
+					 "uid %ld may not use configuration "
+					 "directory %s: %s",
+					 (long)getuid(), dir, err);
+		list = conf_list_split(var_alternate_config_directories);
+		for (char **cp = list; *cp != NULL && !ok; cp++)
+			ok = strcmp(*cp, dir) == 0;
+		conf_list_free(&list);
+		if (!ok)
+			msg_fatal_status(EX_NOPERM,
+					 "uid %ld may not use configuration "
+					 "directory %s: it is not listed in "
+					 "alternate_config_directories of %s/"
+					 "main.cf",
+					 (long)getuid(), dir,
+					 DEF_CONFIG_DIR);
+		mail_conf_reset();
+	}
+	if (mail_conf_load(dir, &err) < 0)
+		msg_fatal_status(EX_CONFIG, "%s", err);
 }

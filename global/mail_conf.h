@@ -46,6 +46,13 @@ void mail_conf_read(const char *config_dir);
  * every variable. msg_fatal on a malformed assignment or bad value. */
 void mail_conf_override(const char *assignment);
 
+/* mail_conf_read for a set-gid program (postdrop, postern-queue): a
+ * configuration directory other than the default is refused
+ * (EX_NOPERM) unless the caller is root or the default main.cf lists it
+ * in alternate_config_directories, so a user cannot point the program's
+ * privilege at a main.cf of their own. Without set-gid/set-uid there is
+ * nothing to protect and any directory is read. */
+void mail_conf_read_trusted(const char *conf_dir);
 /* The non-fatal forms of the two above, for reload and tests: 0, or -1
  * with *errp (caller frees) and the previous configuration unchanged. */
 int mail_conf_load(const char *config_dir, char **errp);

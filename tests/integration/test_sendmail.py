@@ -23,6 +23,7 @@ from mailsinks import Sink
 
 SENDMAIL = os.path.join(TOP, "cmd", "sendmail")
 POSTDROP = os.path.join(TOP, "cmd", "postdrop")
+QUEUE = os.path.join(TOP, "cmd", "postern-queue")
 POSTCONF = os.path.join(TOP, "cmd", "postern-conf")
 DAEMONS = [os.path.join(TOP, d, d) for d in
            ("smtpd", "cleanup", "qmgr", "pickup", "smtp", "bounce", "showq")]
@@ -47,16 +48,17 @@ class System:
             if not os.access(prog, os.X_OK):
                 pytest.fail(f"{prog} is not built")
             os.symlink(prog, os.path.join(inst.libexec, os.path.basename(prog)))
-        for prog in (SENDMAIL, POSTDROP):
+        for prog in (SENDMAIL, POSTDROP, QUEUE):
             dst = os.path.join(self.bin, os.path.basename(prog))
             shutil.copy(prog, dst)
             os.chmod(dst, 0o755)
         if IS_ROOT:
             # What make install does: root:postdrop 2755.
-            pd = os.path.join(self.bin, "postdrop")
-            os.chown(pd, 0, grp.getgrnam("postdrop").gr_gid)
-            os.chmod(pd, 0o2755)
-        for name in ("postern-queue", "postern-map"):
+            for name in ("postdrop", "postern-queue"):
+                pd = os.path.join(self.bin, name)
+                os.chown(pd, 0, grp.getgrnam("postdrop").gr_gid)
+                os.chmod(pd, 0o2755)
+        for name in ("postern-map",):
             os.symlink(os.path.join(TOP, "cmd", name), os.path.join(self.bin, name))
         for name in ("mailq", "newaliases"):
             os.symlink("sendmail", os.path.join(self.bin, name))
@@ -405,6 +407,39 @@ def test_unprivileged_user_cannot_reach_maildrop(system):
                         f"--regid={nobody.pw_gid}", "--clear-groups",
                         os.path.join(system.bin, "postdrop"), "-c", system.inst.etc],
                        input=b"", capture_output=True, timeout=10)
+    assert r.returncode == 77 and b"may not use configuration directory" in r.stderr
+
+
+def test_mailq_as_unprivileged_user(system):
+    """mailq from nobody (no postdrop group): the set-gid postern-queue
+    reaches showq, and refuses a configuration directory the default
+    main.cf does not trust."""
+    if not IS_ROOT:
+        pytest.skip("switching to nobody needs root")
+    system.start()
+    hold = os.path.join(system.inst.etc, "hold_checks")
+    with open(hold, "w") as f:
+        f.write("/^Subject: keep me/ HOLD\n")
+    with open(os.path.join(system.inst.etc, "main.cf"), "a") as f:
+        f.write(f"header_checks = regexp:{hold}\n")
+    system.inst.postern("reload")
+    r = system.sendmail("-i", "someone@remote.example",
+                        input=b"Subject: keep me\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: os.listdir(os.path.join(system.inst.queue, "hold")), 20,
+             what="a held message")
+    r = subprocess.run(system.unprivileged([os.path.join(system.bin, "mailq"),
+                                            "-C", system.inst.etc]),
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert b"someone@remote.example" in r.stdout
+    assert b"!" in r.stdout.splitlines()[1]  # held
+    nobody = pwd.getpwnam("nobody")
+    r = subprocess.run(["setpriv", f"--reuid={nobody.pw_uid}",
+                        f"--regid={nobody.pw_gid}", "--clear-groups",
+                        os.path.join(system.bin, "postern-queue"), "-c",
+                        system.inst.etc, "-p"],
+                       capture_output=True, timeout=10)
     assert r.returncode == 77 and b"may not use configuration directory" in r.stderr
 
 
