@@ -18,58 +18,20 @@
 #include <cmocka.h>
 
 #include "cleanup_copy.h"
+#include "queue_testutil.h"
 #include "mail_queue.h"
 #include "queue_file.h"
 #include "rec_type.h"
 #include "strbuf.h"
 
-struct fixture {
-	char dir[256];
-	struct mail_queue *mq;
-	struct strbuf *why;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct mail_queue_params p = {.hash_names = "deferred, defer",
-				      .hash_depth = 1,
-				      .directory_sync = 1};
-	const char *tmp = getenv("TMPDIR");
-	char path[512];
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_cleanup_copy.XXXXXX",
-		 tmp ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	for (int i = 0; mail_queue_names[i]; i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir,
-			 mail_queue_names[i]);
-		if (mkdir(path, 0700) < 0)
-			return -1;
-	}
-	f->why = strbuf_new(1024);
-	p.directory = f->dir;
-	if ((f->mq = mail_queue_open(&p, f->why)) == NULL)
-		return -1;
-	*state = f;
-	return 0;
+	return qt_setup(state, "test_cleanup_copy");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[600];
-
-	mail_queue_close(&f->mq);
-	strbuf_free(&f->why);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
-	free(f);
-	return 0;
+	return qt_teardown(state);
 }
 
 static int user_ok(int type, unsigned seg, const char *data)
@@ -166,7 +128,7 @@ static void test_user_records(void **state)
 
 /* A maildrop file as postdrop writes it, plus one extra envelope record
  * (type 0: none). Its ID goes to id. */
-static void write_file(struct fixture *f, int extra, const char *extra_data,
+static void write_file(struct qt_fixture *f, int extra, const char *extra_data,
 		       char *id, size_t idlen)
 {
 	struct queue_file *qf;
@@ -190,7 +152,7 @@ static void write_file(struct fixture *f, int extra, const char *extra_data,
 	assert_int_equal(queue_file_commit(&qf, f->why), 0);
 }
 
-static int check_file(struct fixture *f, const char *id,
+static int check_file(struct qt_fixture *f, const char *id,
 		      struct cleanup_copy_info *info)
 {
 	struct queue_file *qf;
@@ -207,7 +169,7 @@ static int check_file(struct fixture *f, const char *id,
 
 static void test_check_postdrop_file(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct cleanup_copy_info info;
 	char id[64], path[600];
 	struct stat st;
@@ -225,7 +187,7 @@ static void test_check_postdrop_file(void **state)
 
 static void test_check_forged_files(void **state)
 {
-	struct fixture *f = *state;
+	struct qt_fixture *f = *state;
 	struct cleanup_copy_info info;
 	char id[64];
 
