@@ -419,25 +419,21 @@ static void write_message(struct out *o, const struct notice *n,
 	struct strbuf *why = strbuf_new(STRBUF_NO_MAX);
 	struct queue_file *qf = NULL;
 	struct queue_rec rec;
-	int in_content = 0, piece = 0;
+	int piece = 0;
 
 	if (queue_file_open(bounce_queue, msg->queue_name, msg->queue_id, 0,
-			    &qf, why) != QUEUE_FILE_OK) {
+			    &qf, why) != QUEUE_FILE_OK ||
+	    queue_file_to_content(qf, 0, why) != QUEUE_FILE_OK) {
 		out_line(o, "(the message could not be read: %s)",
 			 strbuf_str(why));
+		if (qf != NULL)
+			(void)queue_file_close(&qf);
 		strbuf_free(&why);
 		return;
 	}
-	while (queue_file_read(qf, &rec, why) == QUEUE_FILE_OK &&
-	       rec.type != REC_TYPE_EOF) {
-		if (rec.type == REC_TYPE_MESG) {
-			in_content = 1;
-			continue;
-		}
-		if (!in_content)
-			continue;
-		if (rec.type == REC_TYPE_XTRA)
-			break;
+	/* Best effort: a read error ends the copy where it happened. */
+	while (queue_file_read_content(qf, &rec, why) == QUEUE_FILE_OK &&
+	       rec.type != REC_TYPE_XTRA) {
 		if (rec.type == REC_TYPE_CONT) {
 			(void)cleanup_clnt_rec(o->cc, REC_TYPE_CONT, rec.data,
 					       rec.len);

@@ -91,7 +91,7 @@ int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags, off_t limit,
 {
 	struct out o = {.fd = fd, .limit = limit};
 	struct queue_rec rec;
-	int in_content = 0, line_start = 1, st, ret = -1;
+	int line_start = 1, ret = -1;
 	const char *sender = msg->sender;
 
 	*written = 0;
@@ -121,34 +121,15 @@ int mailbox_copy(int fd, const struct mailbox_msg *msg, int flags, off_t limit,
 		out_puts(&o, msg->recipient);
 		out_puts(&o, "\n");
 	}
+	if (queue_file_to_content(msg->qf, msg->data_offset, why) !=
+	    QUEUE_FILE_OK)
+		goto out;
 	for (;;) {
-		st = queue_file_read(msg->qf, &rec, why);
-		if (st != QUEUE_FILE_OK)
+		if (queue_file_read_content(msg->qf, &rec, why) !=
+		    QUEUE_FILE_OK)
 			goto out;
-		if (rec.type == REC_TYPE_EOF) {
-			strbuf_why(why,
-				   "%s: queue file ends before the "
-				   "content does",
-				   msg->queue_id);
-			goto out;
-		}
-		if (!in_content) {
-			if (rec.type == REC_TYPE_MESG) {
-				if (rec.offset != msg->data_offset) {
-					strbuf_why(why,
-						   "%s: content is not "
-						   "where the request says",
-						   msg->queue_id);
-					goto out;
-				}
-				in_content = 1;
-			}
-			continue;
-		}
 		if (rec.type == REC_TYPE_XTRA)
 			break;
-		if (rec.type != REC_TYPE_NORM && rec.type != REC_TYPE_CONT)
-			continue;
 		/* Only a line that starts with "From " (after any number of
 		 * '>') is quoted: mboxrd, so that unquoting is exact. */
 		if ((flags & MAILBOX_COPY_QUOTE) && line_start) {

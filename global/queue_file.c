@@ -785,6 +785,47 @@ int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 	return QUEUE_FILE_OK;
 }
 
+int queue_file_to_content(struct queue_file *qf, off_t expect,
+			  struct strbuf *why)
+{
+	struct queue_rec rec;
+	int st;
+
+	while ((st = queue_file_read(qf, &rec, why)) == QUEUE_FILE_OK) {
+		if (rec.type == REC_TYPE_EOF)
+			return qf_corrupt(qf, why, "no content record");
+		if (rec.type != REC_TYPE_MESG)
+			continue;
+		if (expect > 0 && rec.offset != expect)
+			return qf_corrupt(qf, why,
+					  "content at offset %lld, not %lld "
+					  "as requested",
+					  (long long)rec.offset,
+					  (long long)expect);
+		return QUEUE_FILE_OK;
+	}
+	return st;
+}
+
+int queue_file_read_content(struct queue_file *qf, struct queue_rec *rec,
+			    struct strbuf *why)
+{
+	int st;
+
+	if (qf->segment != REC_SEG_CONTENT)
+		msg_panic("queue_file_read_content: %s is not in its content",
+			  qf->id);
+	while ((st = queue_file_read(qf, rec, why)) == QUEUE_FILE_OK) {
+		if (rec->type == REC_TYPE_NORM || rec->type == REC_TYPE_CONT ||
+		    rec->type == REC_TYPE_XTRA)
+			return QUEUE_FILE_OK;
+		if (rec->type == REC_TYPE_EOF)
+			return qf_corrupt(qf, why, "no end of the content");
+		/* Padding and anything else is not content. */
+	}
+	return st;
+}
+
 int queue_file_skip_content(struct queue_file *qf, struct strbuf *why)
 {
 	off_t target = qf->size.extracted_offset;

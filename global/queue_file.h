@@ -156,6 +156,20 @@ const struct queue_file_size *queue_file_size(const struct queue_file *qf);
  * been returned; any other status describes the file (see the enum). */
 int queue_file_read(struct queue_file *qf, struct queue_rec *rec,
 		    struct strbuf *why);
+/* For delivery agents and bounce, which read a message's content:
+ * read a file just opened with queue_file_open up to and including its
+ * M record (the envelope records are read and checked as usual), and
+ * check that M is at expect (a delivery request's data_offset; 0: no
+ * check). QUEUE_FILE_OK, or a status and a reason (an M elsewhere, or a
+ * file that ends first, is QUEUE_FILE_CORRUPT). */
+int queue_file_to_content(struct queue_file *qf, off_t expect,
+			  struct strbuf *why);
+/* After queue_file_to_content: the next content piece, rec->type N (a
+ * line, or the last piece of one) or L (a piece that continues), padding
+ * skipped; REC_TYPE_XTRA once the content has ended. QUEUE_FILE_OK, or a
+ * status and a reason (a file that ends before X is incomplete). */
+int queue_file_read_content(struct queue_file *qf, struct queue_rec *rec,
+			    struct strbuf *why);
 /* Right after queue_file_read returned the M record: move on to the X
  * record the size record points at, so the next read returns X without
  * reading the content in between. QUEUE_FILE_OK (also when the size

@@ -47,6 +47,7 @@
 #include "attr.h"
 #include "cleanup_clnt.h"
 #include "deliver_request.h"
+#include "delivered_to.h"
 #include "dict.h"
 #include "local.h"
 #include "mail_conf.h"
@@ -65,8 +66,6 @@
 /* Bounds on expansion: nesting of :include: and addresses per alias. */
 #define LOCAL_DEPTH_MAX 10
 #define LOCAL_ITEMS_MAX 1000
-/* Delivered-To headers remembered for the loop check. */
-#define LOCAL_DELIVERED_MAX 100
 
 static struct mail_queue *local_queue;
 static struct maps *alias_maps;
@@ -247,12 +246,14 @@ static void forward(struct local_state *s)
 	struct cleanup_clnt *cc;
 	struct queue_rec rec;
 	struct timeval tv;
-	int in_content = 0, st;
+	int st;
 	char id[MAIL_QUEUE_ID_MAX + 1];
 
 	if (s->fwd_count == 0)
 		goto out;
-	if ((qf = local_queue_open(req, why)) == NULL) {
+	if ((qf = local_queue_open(req, why)) == NULL ||
+	    queue_file_to_content(qf, req->data_offset, why) !=
+		QUEUE_FILE_OK) {
 		merge(s, "4.3.0", strbuf_str(why));
 		goto out;
 	}
@@ -276,22 +277,14 @@ static void forward(struct local_state *s)
 	(void)cleanup_clnt_rec(cc, REC_TYPE_NORM, strbuf_str(line),
 			       strbuf_len(line));
 	for (;;) {
-		st = queue_file_read(qf, &rec, why);
-		if (st != QUEUE_FILE_OK || rec.type == REC_TYPE_EOF) {
+		if (queue_file_read_content(qf, &rec, why) != QUEUE_FILE_OK) {
 			cleanup_clnt_abort(&cc);
-			merge(s, "4.3.0",
-			      st != QUEUE_FILE_OK ? strbuf_str(why)
-						  : "queue file ends early");
+			merge(s, "4.3.0", strbuf_str(why));
 			goto out;
-		}
-		if (!in_content) {
-			in_content = rec.type == REC_TYPE_MESG;
-			continue;
 		}
 		if (rec.type == REC_TYPE_XTRA)
 			break;
-		if (rec.type == REC_TYPE_NORM || rec.type == REC_TYPE_CONT)
-			(void)cleanup_clnt_rec(cc, rec.type, rec.data, rec.len);
+		(void)cleanup_clnt_rec(cc, rec.type, rec.data, rec.len);
 	}
 	(void)cleanup_clnt_rec(cc, REC_TYPE_XTRA, "", 0);
 	strbuf_reset(line);
@@ -585,36 +578,12 @@ static int delivered_already(struct deliver_request *req, const char *rcpt,
 			     struct strbuf *why)
 {
 	struct queue_file *qf = local_queue_open(req, why);
-	struct queue_rec rec;
-	int in_content = 0, found = 0, n = 0, st;
+	int found;
 
 	if (qf == NULL)
 		return -1;
-	while ((st = queue_file_read(qf, &rec, why)) == QUEUE_FILE_OK &&
-	       rec.type != REC_TYPE_EOF) {
-		if (!in_content) {
-			in_content = rec.type == REC_TYPE_MESG;
-			continue;
-		}
-		if (rec.type == REC_TYPE_XTRA ||
-		    (rec.type == REC_TYPE_NORM && rec.len == 0))
-			break; /* the end of the headers */
-		if (rec.type != REC_TYPE_NORM)
-			continue;
-		if (strncasecmp(rec.data, "Delivered-To:", 13) == 0) {
-			const char *v = rec.data + 13;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (strcasecmp(v, rcpt) == 0)
-				found = 1;
-			if (++n > LOCAL_DELIVERED_MAX)
-				break;
-		}
-	}
+	found = delivered_to_seen(qf, req->data_offset, rcpt, why);
 	queue_file_close(&qf);
-	if (st != QUEUE_FILE_OK)
-		return -1;
 	return found;
 }
 

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "deliver_request.h"
+#include "delivered_to.h"
 #include "dsn.h"
 #include "mail_conf.h"
 #include "mail_params.h"
@@ -67,7 +68,7 @@ struct feed {
 	struct queue_file *qf;
 	const struct deliver_request *req;
 	struct strbuf *head; /* prepended headers, written first */
-	int state;	     /* 0 headers, 1 envelope, 2 content, 3 done */
+	int state;	     /* 0 headers, 2 content, 3 done */
 	size_t col;	     /* bytes of the current line written so far */
 	struct strbuf *why;
 };
@@ -81,33 +82,18 @@ static int feed_more(void *ctx, struct strbuf *buf)
 	if (f->state == 0) {
 		(void)strbuf_append(buf, strbuf_str(f->head),
 				    strbuf_len(f->head));
-		f->state = 1;
+		if (queue_file_to_content(f->qf, f->req->data_offset,
+					  f->why) != QUEUE_FILE_OK)
+			return -1;
+		f->state = 2;
 		return 0;
 	}
 	/* A few records per call: the caller asks again while its buffer
 	 * has room. */
 	for (int n = 0; n < 64 && f->state < 3; n++) {
-		if (queue_file_read(f->qf, &rec, f->why) != QUEUE_FILE_OK ||
-		    rec.type == REC_TYPE_EOF) {
-			if (strbuf_len(f->why) == 0)
-				strbuf_why(f->why, "message content ends "
-						   "early");
+		if (queue_file_read_content(f->qf, &rec, f->why) !=
+		    QUEUE_FILE_OK)
 			return -1;
-		}
-		if (f->state == 1) {
-			if (rec.type == REC_TYPE_MESG) {
-				if (rec.offset != f->req->data_offset) {
-					strbuf_why(f->why, "content at offset "
-						   "%lld, not %lld",
-						   (long long)rec.offset,
-						   (long long)
-						       f->req->data_offset);
-					return -1;
-				}
-				f->state = 2;
-			}
-			continue;
-		}
 		if (rec.type == REC_TYPE_XTRA) {
 			/* A last line cut without its end still ends. */
 			if (f->col > 0)
@@ -117,8 +103,6 @@ static int feed_more(void *ctx, struct strbuf *buf)
 			f->state = 3;
 			break;
 		}
-		if (rec.type != REC_TYPE_NORM && rec.type != REC_TYPE_CONT)
-			continue; /* padding */
 		if (f->col == 0) {
 			if ((pipe_attr.flags & PIPE_FLAG_DOT) && rec.len > 0 &&
 			    rec.data[0] == '.')
@@ -140,66 +124,18 @@ static int feed_more(void *ctx, struct strbuf *buf)
 /* --- checks before the command --- */
 
 /* Does the message already carry "Delivered-To: addr"? (the D flag's
- * loop check). Reads the header lines of the content; -1 on a read
- * error. */
+ * loop check). -1 on a read error. */
 static int pipe_loop_check(const struct deliver_request *req,
 			   const char *addr, struct strbuf *why)
 {
 	struct queue_file *qf = NULL;
-	struct queue_rec rec;
-	struct strbuf *line = strbuf_new(STRBUF_NO_MAX);
-	int state = 0, found = -1, cont = 0;
-	const size_t tag = sizeof("Delivered-To:") - 1;
+	int found;
 
 	if (queue_file_open(pipe_queue, req->queue_name, req->queue_id, 0,
 			    &qf, why) != QUEUE_FILE_OK)
-		goto out;
-	for (;;) {
-		if (queue_file_read(qf, &rec, why) != QUEUE_FILE_OK ||
-		    rec.type == REC_TYPE_EOF)
-			goto out;
-		if (state == 0) {
-			if (rec.type == REC_TYPE_MESG)
-				state = 1;
-			continue;
-		}
-		if (rec.type == REC_TYPE_XTRA)
-			break;
-		if (rec.type != REC_TYPE_NORM && rec.type != REC_TYPE_CONT)
-			continue;
-		if (!cont)
-			strbuf_reset(line);
-		/* Only the start of a line matters; bound what we keep. */
-		if (strbuf_len(line) < 1024)
-			(void)strbuf_append(line, rec.data, rec.len);
-		cont = rec.type == REC_TYPE_CONT;
-		if (cont)
-			continue;
-		if (strbuf_len(line) == 0)
-			break; /* end of the headers */
-		if (strbuf_len(line) > tag &&
-		    strncasecmp(strbuf_str(line), "Delivered-To:", tag) == 0) {
-			const char *v = strbuf_str(line) + tag;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			size_t vlen = strlen(v);
-
-			while (vlen > 0 &&
-			       (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-				vlen--;
-			if (vlen == strlen(addr) &&
-			    strncasecmp(v, addr, vlen) == 0) {
-				found = 1;
-				goto out;
-			}
-		}
-	}
-	found = 0;
-out:
-	if (qf != NULL)
-		queue_file_close(&qf);
-	strbuf_free(&line);
+		return -1;
+	found = delivered_to_seen(qf, req->data_offset, addr, why);
+	queue_file_close(&qf);
 	return found;
 }
 

@@ -686,57 +686,38 @@ static int send_content(struct xfer *x, int *qf_error)
 	struct queue_file *in = NULL;
 	struct strbuf *why = strbuf_new(1024);
 	struct queue_rec rec;
-	int in_content = 0, ret = -1, st;
+	int ret = -1, st;
 	size_t col = 0;
 	const char *during = "while sending message body";
 
 	*qf_error = 0;
 	st = queue_file_open(smtp_queue, x->req->queue_name, x->req->queue_id,
 			     0, &in, why);
+	if (st == QUEUE_FILE_OK)
+		st = queue_file_to_content(in, x->req->data_offset, why);
 	if (st != QUEUE_FILE_OK) {
 		msg_warn("%s: %s", x->req->queue_id, strbuf_str(why));
 		*qf_error = 1;
 		goto out;
 	}
 	for (;;) {
-		st = queue_file_read(in, &rec, why);
-		if (st != QUEUE_FILE_OK || rec.type == REC_TYPE_EOF) {
-			if (st != QUEUE_FILE_OK)
-				msg_warn("%s: %s", x->req->queue_id,
-					 strbuf_str(why));
+		st = queue_file_read_content(in, &rec, why);
+		if (st != QUEUE_FILE_OK) {
+			msg_warn("%s: %s", x->req->queue_id, strbuf_str(why));
 			*qf_error = 1;
 			goto out;
 		}
-		if (!in_content) {
-			if (rec.type == REC_TYPE_MESG) {
-				if (rec.offset != x->req->data_offset) {
-					msg_warn(
-					    "%s: content at offset %lld, "
-					    "not %lld as requested",
-					    x->req->queue_id,
-					    (long long)rec.offset,
-					    (long long)x->req->data_offset);
-					*qf_error = 1;
-					goto out;
-				}
-				in_content = 1;
-			}
-			continue;
-		}
 		if (rec.type == REC_TYPE_XTRA)
 			break;
-		if (rec.type == REC_TYPE_NORM || rec.type == REC_TYPE_CONT) {
-			put_piece(sess, rec.data, rec.len, &col);
-			if (rec.type == REC_TYPE_NORM) {
-				(void)strbuf_puts(sess->obuf, "\r\n");
-				col = 0;
-			}
-			if (strbuf_len(sess->obuf) >= SMTP_OBUF_FLUSH &&
-			    sess_flush(sess, smtp_params.data_xfer_timeout,
-				       during) < 0)
-				goto out;
+		put_piece(sess, rec.data, rec.len, &col);
+		if (rec.type == REC_TYPE_NORM) {
+			(void)strbuf_puts(sess->obuf, "\r\n");
+			col = 0;
 		}
-		/* Padding and anything else is not content. */
+		if (strbuf_len(sess->obuf) >= SMTP_OBUF_FLUSH &&
+		    sess_flush(sess, smtp_params.data_xfer_timeout, during) <
+			0)
+			goto out;
 	}
 	/* A message whose last line was cut (L without N) still ends
 	 * with a line end before the dot. */
